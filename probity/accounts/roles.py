@@ -1,0 +1,72 @@
+"""The roles of PRODUCT.md and the Django permissions each one carries.
+
+A role says *what* a user may do; the unit of an assignment says *where*. Jurisdiction is
+applied separately by each app's ``policies.py`` as a ``Q`` filter.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMINISTRATOR = "administrator", _("System administrator")
+    PROGRAMME_MANAGER = "programme_manager", _("Programme manager")
+    COLLECTOR = "collector", _("Collector")
+    LAB_ANALYST = "lab_analyst", _("Laboratory analyst")
+    LAB_CERTIFIER = "lab_certifier", _("Laboratory certifier")
+    MEDICAL_REVIEWER = "medical_reviewer", _("Medical reviewer")
+    CASE_OFFICER = "case_officer", _("Case officer")
+    COMMITTEE_MEMBER = "committee_member", _("Disciplinary committee member")
+    COMMANDER = "commander", _("Commander")
+    PERSONNEL_OFFICER = "personnel_officer", _("Personnel officer")
+    REHAB_STAFF = "rehab_staff", _("Rehabilitation centre staff")
+    INVESTIGATOR = "investigator", _("Investigator")
+    ANALYST = "analyst", _("Analyst")
+    AUDITOR = "auditor", _("Auditor")
+
+
+# Roles that must use two-factor authentication where it is enforced (production).
+TWO_FACTOR_ROLES = frozenset(
+    {Role.ADMINISTRATOR, Role.MEDICAL_REVIEWER, Role.COMMITTEE_MEMBER, Role.AUDITOR}
+)
+
+_BROWSE_ORG = {"org.view_unit", "org.view_agency", "org.view_laboratory"}
+
+# role -> "app_label.codename". Later apps add their own permissions here.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.ADMINISTRATOR: frozenset(
+        _BROWSE_ORG
+        | {
+            "accounts.view_user",
+            "accounts.manage_users",
+            "accounts.manage_tokens",
+            "org.change_unit",
+            "org.change_agency",
+            "org.change_laboratory",
+        }
+    ),
+    Role.PROGRAMME_MANAGER: frozenset(_BROWSE_ORG),
+    Role.COLLECTOR: frozenset({"org.view_unit", "org.view_laboratory"}),
+    Role.LAB_ANALYST: frozenset({"org.view_laboratory"}),
+    Role.LAB_CERTIFIER: frozenset({"org.view_laboratory"}),
+    Role.MEDICAL_REVIEWER: frozenset({"org.view_unit", "org.view_laboratory"}),
+    Role.CASE_OFFICER: frozenset(_BROWSE_ORG),
+    Role.COMMITTEE_MEMBER: frozenset(_BROWSE_ORG),
+    Role.COMMANDER: frozenset(_BROWSE_ORG),
+    Role.PERSONNEL_OFFICER: frozenset(_BROWSE_ORG),
+    Role.REHAB_STAFF: frozenset({"org.view_unit"}),
+    Role.INVESTIGATOR: frozenset(_BROWSE_ORG),
+    Role.ANALYST: frozenset(_BROWSE_ORG),
+    Role.AUDITOR: frozenset(_BROWSE_ORG | {"audit.view_auditentry", "accounts.view_user"}),
+}
+
+
+def permissions_for_roles(roles) -> set[str]:
+    perms: set[str] = set()
+    for role in roles:
+        perms |= ROLE_PERMISSIONS.get(role, frozenset())
+    return perms
+
+
+def roles_with_permission(perm: str) -> set[str]:
+    return {role for role, perms in ROLE_PERMISSIONS.items() if perm in perms}

@@ -1,0 +1,93 @@
+"""The API's shared behaviour, written once: error shape, handlers and pagination (API.md).
+
+Errors are ``{"detail": "<one sentence>", "errors": [{"field", "row", "message"}]}``.
+Lists are ``{"items": [...], "count": <total>}`` (ninja's limit/offset pagination).
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination
+
+__all__ = ["ApiError", "LimitOffsetPagination", "error_response", "install_error_handlers"]
+
+_LOCATIONS = {"body", "query", "path", "form", "file", "header", "cookie", "payload", "filters"}
+
+
+class ApiError(Exception):
+    """Raise from an endpoint to answer with a status, one sentence and field errors."""
+
+    def __init__(self, status: int, detail: str, errors: list[dict] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.errors = errors or []
+
+
+def error_body(detail: str, errors: list[dict] | None = None) -> dict:
+    return {"detail": detail, "errors": errors or []}
+
+
+def error_response(status: int, detail: str, errors: list[dict] | None = None) -> JsonResponse:
+    return JsonResponse(error_body(detail, errors), status=status)
+
+
+def _field_from_loc(loc) -> str:
+    parts = [str(p) for p in loc if str(p) not in _LOCATIONS]
+    return ".".join(parts)
+
+
+def errors_from_django(exc: DjangoValidationError) -> list[dict]:
+    if hasattr(exc, "error_dict"):
+        return [
+            {"field": "" if field == "__all__" else field, "message": message}
+            for field, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return [{"field": "", "message": message} for message in exc.messages]
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(NinjaValidationError)
+    def _validation(request, exc):
+        errors = [
+            {"field": _field_from_loc(e.get("loc", ())), "message": e.get("msg", "Invalid value.")}
+            for e in exc.errors
+        ]
+        first = errors[0] if errors else {"field": "", "message": "Invalid input."}
+        detail = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        return error_response(422, f"The request is not valid ({detail}).", errors)
+
+    @api.exception_handler(DjangoValidationError)
+    def _django_validation(request, exc):
+        errors = errors_from_django(exc)
+        first = errors[0]["message"] if errors else "Invalid input."
+        return error_response(422, f"The request is not valid ({first})", errors)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request, exc):
+        return error_response(
+            401, "Authentication is required: send a Bearer token or log in first."
+        )
+
+    @api.exception_handler(PermissionDenied)
+    def _forbidden(request, exc):
+        return error_response(403, str(exc) or "You are not allowed to do this.")
+
+    @api.exception_handler(Http404)
+    def _not_found(request, exc):
+        message = str(exc)
+        if not message or "matches the given query" in message:
+            message = "Not found."
+        return error_response(404, message)
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc):
+        return error_response(exc.status_code, str(exc.message))
+
+    @api.exception_handler(ApiError)
+    def _api_error(request, exc):
+        return error_response(exc.status, exc.detail, exc.errors)

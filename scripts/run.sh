@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Serves the demo: migrates the SQLite database under var/, loads the demo data when the
+# database is empty, prints the demo log-ins and starts gunicorn.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=.venv/bin/python
+$PY manage.py migrate --noinput -v 0
+if $PY manage.py seed_demo --if-empty; then :; fi
+[ -f var/demo-logins.txt ] && cat var/demo-logins.txt
+PORT="${PORT:-8000}"
+echo
+echo "Probity is serving on http://127.0.0.1:${PORT}  (Ctrl-C stops it)"
+exec .venv/bin/gunicorn probity.wsgi:application \
+  --bind "127.0.0.1:${PORT}" \
+  --workers "${PROBITY_WORKERS:-3}" \
+  --access-logfile - \
+  --access-logformat '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(L)ss'
