@@ -11,6 +11,13 @@ import pytest
 from probity.testing_support import build_cast, build_org_tree
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """The cast hashes a password per user; tests are not about hashing cost. (That the
+    installation itself uses Argon2 is tested in accounts.)"""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def org_tree(db):
     return build_org_tree()

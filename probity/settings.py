@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "probity.accounts",
     "probity.audit",
     "probity.org",
+    "probity.demo",
 ]
 
 MIDDLEWARE = [

@@ -1,8 +1,10 @@
-from ninja import Router, Schema
-from ninja.pagination import LimitOffsetPagination, paginate
+"""The organisation API: units, laboratories, agencies, ranks, provinces; always scoped."""
 
-from probity.core.api import ApiError
-from probity.org import selectors
+from ninja import Router, Schema
+from ninja.pagination import paginate
+
+from probity.core.api import ApiError, LimitOffsetPagination
+from probity.org import policies, selectors
 
 router = Router(tags=["organisation"])
 
@@ -18,6 +20,7 @@ class UnitOut(Schema):
     district: str | None
     depth: int
     active: bool
+    child_count: int | None = None
 
     @staticmethod
     def resolve_agency(obj):
@@ -43,7 +46,12 @@ class LaboratoryOut(Schema):
     name_km: str
     accreditation: str
     contact: str
+    province: str | None
     active: bool
+
+    @staticmethod
+    def resolve_province(obj):
+        return obj.province.code if obj.province_id else None
 
 
 class AgencyOut(Schema):
@@ -52,6 +60,19 @@ class AgencyOut(Schema):
     name_en: str
     name_km: str
     kind: str
+
+
+class RankOut(Schema):
+    code: str
+    name: str
+    name_en: str
+    name_km: str
+    agency: str
+    order: int
+
+    @staticmethod
+    def resolve_agency(obj):
+        return obj.agency.code
 
 
 class ProvinceOut(Schema):
@@ -76,10 +97,23 @@ def get_unit(request, code: str):
     return unit
 
 
+@router.get(
+    "/units/{code}/children",
+    response=list[UnitOut],
+    summary="The direct sub-units of one unit",
+)
+@paginate(LimitOffsetPagination)
+def list_unit_children(request, code: str):
+    unit = selectors.unit_get(request.user, code)
+    if unit is None:
+        raise ApiError(404, f"No unit with code {code!r} within your jurisdiction.")
+    return selectors.unit_children(request.user, unit)
+
+
 @router.get("/laboratories", response=list[LaboratoryOut], summary="Laboratories")
 @paginate(LimitOffsetPagination)
 def list_laboratories(request):
-    if not request.user.has_perm("org.view_laboratory"):
+    if not policies.can_view_laboratories(request.user):
         raise ApiError(403, "Your roles do not include viewing laboratories.")
     return selectors.laboratories_for(request.user)
 
@@ -88,6 +122,12 @@ def list_laboratories(request):
 @paginate(LimitOffsetPagination)
 def list_agencies(request):
     return selectors.agencies_for(request.user)
+
+
+@router.get("/ranks", response=list[RankOut], summary="Ranks of the agencies you can see")
+@paginate(LimitOffsetPagination)
+def list_ranks(request, agency: str = ""):
+    return selectors.ranks_for(request.user, agency=agency)
 
 
 @router.get("/provinces", response=list[ProvinceOut], summary="Cambodia's capital and provinces")

@@ -37,28 +37,59 @@ def outermost(paths: list[str]) -> list[str]:
     return kept
 
 
+def _paths_for(user, perm: str) -> list[str] | None:
+    """Subtree paths where ``user`` holds a role granting ``perm``; ``None`` is everywhere."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return []
+    return user.unit_paths(*roles_with_permission(perm))
+
+
+def _within(user, perm: str, unit) -> bool:
+    paths = _paths_for(user, perm)
+    return paths is None or any(unit.path.startswith(p) for p in paths)
+
+
 def units_visible_to(user) -> Q:
     return jurisdiction_q(user, roles=roles_with_permission("org.view_unit"))
 
 
+def units_changeable_by(user) -> Q:
+    return jurisdiction_q(user, roles=roles_with_permission("org.change_unit"))
+
+
 def can_view_unit(user, unit) -> bool:
-    paths = (
-        user.unit_paths(*roles_with_permission("org.view_unit")) if user.is_authenticated else []
-    )
-    return paths is None or any(unit.path.startswith(p) for p in paths)
+    return _within(user, "org.view_unit", unit)
+
+
+def can_browse_units(user) -> bool:
+    """May open the organisation pages at all (some roles only see laboratories)."""
+    return bool(user.is_authenticated and user.has_perm("org.view_unit"))
 
 
 def can_change_unit(user, unit) -> bool:
-    paths = (
-        user.unit_paths(*roles_with_permission("org.change_unit")) if user.is_authenticated else []
-    )
-    return paths is None or any(unit.path.startswith(p) for p in paths)
+    return _within(user, "org.change_unit", unit)
+
+
+def can_create_unit(user, parent) -> bool:
+    """A sub-unit under ``parent``; a new root (``parent`` None) needs the whole installation."""
+    if parent is None:
+        return _paths_for(user, "org.change_unit") is None
+    return can_change_unit(user, parent)
+
+
+def can_move_unit(user, unit, new_parent) -> bool:
+    """Both ends of a move must be within the user's reach."""
+    return can_change_unit(user, unit) and can_create_unit(user, new_parent)
 
 
 def can_view_laboratories(user) -> bool:
-    return user.is_authenticated and user.has_perm("org.view_laboratory")
+    return bool(user.is_authenticated and user.has_perm("org.view_laboratory"))
+
+
+def can_manage_laboratories(user) -> bool:
+    return bool(user.is_authenticated and user.has_perm("org.change_laboratory"))
 
 
 def can_manage_reference_data(user) -> bool:
-    """Agencies, ranks and laboratories are installation-wide reference data."""
-    return user.is_authenticated and user.has_perm("org.change_agency")
+    """Agencies and ranks are installation-wide reference data."""
+    return bool(user.is_authenticated and user.has_perm("org.change_agency"))

@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import F, Value
 from django.db.models.functions import Concat, Substr
 
 from probity.audit.services import audit_record, snapshot
@@ -59,26 +59,31 @@ def unit_create(
 
 @transaction.atomic
 def unit_update(*, actor, unit: Unit, **changes) -> Unit:
-    """Change a unit's names, place, parent or active flag; moving keeps the subtree."""
+    """Change a unit's names, place, parent or active flag; moving keeps the subtree.
+
+    A move re-roots every descendant in one statement: the old path prefix is replaced by
+    the new one and every depth shifts by the same amount.
+    """
     allowed = {"name_en", "name_km", "province", "district", "active", "parent"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} of a unit.")
     unit = Unit.objects.select_for_update().get(pk=unit.pk)
     before = snapshot(unit)
-    old_path = unit.path
+    old_path, old_depth = unit.path, unit.depth
     for name, value in changes.items():
         setattr(unit, name, value)
+    if changes.get("district") is not None and "province" not in changes:
+        unit.province = changes["district"].province
     unit.full_clean(exclude=["path", "depth"])
     unit.save()
-    if "parent" in changes and unit.path != f"{unit.parent.path if unit.parent else '/'}{unit.pk}/":
+    new_parent_path = unit.parent.path if unit.parent_id else "/"
+    if "parent" in changes and old_path != f"{new_parent_path}{unit.pk}/":
         _set_path(unit)
-        # Re-root every descendant: replace the old prefix with the new one.
         Unit.objects.filter(path__startswith=old_path).exclude(pk=unit.pk).update(
-            path=Concat(Value(unit.path), Substr("path", len(old_path) + 1))
+            path=Concat(Value(unit.path), Substr("path", len(old_path) + 1)),
+            depth=F("depth") + (unit.depth - old_depth),
         )
-        for child in Unit.objects.filter(path__startswith=unit.path).exclude(pk=unit.pk):
-            Unit.objects.filter(pk=child.pk).update(depth=child.path.count("/") - 2)
     unit.refresh_from_db()
     audit_record(
         actor=actor, action="org.unit_update", obj=unit, before=before, after=snapshot(unit)
