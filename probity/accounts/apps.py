@@ -5,3 +5,6 @@ class AccountsConfig(AppConfig):
     name = "probity.accounts"
     label = "accounts"
     verbose_name = "Accounts"
+
+    def ready(self):
+        from probity.accounts import signals  # noqa: F401 - connects the receivers

@@ -1,3 +1,5 @@
+from urllib.parse import quote
+
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -31,5 +33,6 @@ class TwoFactorMiddleware:
             target = (
                 "accounts:2fa_verify" if user_has_device(request.user) else "accounts:2fa_setup"
             )
-            return redirect(f"{reverse(target)}?next={path}")
+            next_url = request.get_full_path() if request.method == "GET" else path
+            return redirect(f"{reverse(target)}?next={quote(next_url, safe='/')}")
         return self.get_response(request)
