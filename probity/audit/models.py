@@ -19,16 +19,27 @@ class AppendOnlyQuerySet(models.QuerySet):
     def bulk_update(self, *args, **kwargs):
         raise AppendOnlyError("Audit entries are never updated.")
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:
+            raise AppendOnlyError("Audit entries are never updated.")
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class AppendOnlyModel(models.Model):
+    """Rows are only ever inserted. On PostgreSQL a trigger also refuses UPDATE and DELETE
+    (migration 0002), so that raw SQL from the application cannot change them either."""
+
     objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        if not self._state.adding:
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
             raise AppendOnlyError(f"{type(self).__name__} entries are never updated.")
+        # Always an INSERT: a new instance given the primary key of an existing row must not
+        # turn into an UPDATE of that row (Django tries UPDATE first when a pk is set).
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
@@ -75,7 +86,11 @@ class AccessLogEntry(AppendOnlyModel):
 
     at = models.DateTimeField(_("time"), db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        verbose_name=_("user"),
     )
     object_type = models.CharField(_("object type"), max_length=100)
     object_id = models.CharField(_("object id"), max_length=100)
@@ -84,6 +99,8 @@ class AccessLogEntry(AppendOnlyModel):
 
     class Meta:
         ordering = ["-at"]
+        verbose_name = _("access-log entry")
+        verbose_name_plural = _("access-log entries")
         indexes = [models.Index(fields=["object_type", "object_id"])]
 
     def __str__(self) -> str:

@@ -4,17 +4,46 @@ Errors are ``{"detail": "<one sentence>", "errors": [{"field", "row", "message"}
 Lists are ``{"items": [...], "count": <total>}`` (ninja's limit/offset pagination).
 """
 
+import logging
+from math import inf
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404, JsonResponse
-from ninja import NinjaAPI
+from ninja import Field, NinjaAPI, Schema
+from ninja.conf import settings as ninja_settings
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
-from ninja.pagination import LimitOffsetPagination
+from ninja.pagination import LimitOffsetPagination as NinjaLimitOffsetPagination
 
 __all__ = ["ApiError", "LimitOffsetPagination", "error_response", "install_error_handlers"]
 
+logger = logging.getLogger(__name__)
+
 _LOCATIONS = {"body", "query", "path", "form", "file", "header", "cookie", "payload", "filters"}
+
+
+# Far beyond any real list, well within what SQLite and PostgreSQL accept in OFFSET: a larger
+# offset would reach the database as an out-of-range literal and fail there (a 500).
+MAX_OFFSET = 1_000_000_000
+
+
+class LimitOffsetPagination(NinjaLimitOffsetPagination):
+    """``?limit=&offset=`` -> ``{"items": [...], "count": n}``, with both bounds checked
+    (a bad value is a ``422`` naming the parameter). Use this one, not ninja's."""
+
+    class Input(Schema):
+        limit: int = Field(
+            ninja_settings.PAGINATION_PER_PAGE,
+            ge=1,
+            le=(
+                ninja_settings.PAGINATION_MAX_LIMIT
+                if ninja_settings.PAGINATION_MAX_LIMIT != inf
+                else None
+            ),
+        )
+        offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class ApiError(Exception):
@@ -91,3 +120,18 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(ApiError)
     def _api_error(request, exc):
         return error_response(exc.status, exc.detail, exc.errors)
+
+    # Safety nets: input that validation let through but the database refuses (a number
+    # beyond 64 bits, a NUL character, a value too long for its column) is still the
+    # caller's error, never a 500. Logged without the value, which may be personal data.
+    @api.exception_handler(OverflowError)
+    def _overflow(request, exc):
+        logger.warning("API input out of range for the database on %s", request.path_info)
+        return error_response(422, "A number in the request is out of range.")
+
+    @api.exception_handler(DataError)
+    def _data_error(request, exc):
+        logger.warning("API input refused by the database on %s", request.path_info)
+        return error_response(
+            422, "A value in the request cannot be stored or searched (too long or malformed)."
+        )
