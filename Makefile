@@ -21,4 +21,4 @@ format: setup
 	.venv/bin/ruff check --fix .
 
 messages: setup
-	.venv/bin/python manage.py makemessages -l km --ignore=.venv --ignore=node_modules --ignore=var --no-obsolete
+	.venv/bin/python manage.py makemessages -l km --add-location=file --no-obsolete --ignore=.venv --ignore=node_modules --ignore=var --ignore=tests --ignore="*/tests/*"

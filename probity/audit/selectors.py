@@ -44,13 +44,11 @@ def audit_head() -> tuple[int, str]:
 
 
 def _removed(entry_seq: int, expected_seq: int) -> chain.ChainProblem:
-    if entry_seq - expected_seq == 1:
-        what = _("entry #%(first)d was removed") % {"first": expected_seq}
-    else:
-        what = _("entries #%(first)d to #%(last)d were removed") % {
-            "first": expected_seq,
-            "last": entry_seq - 1,
-        }
+    what = ngettext(
+        "entry #%(first)d was removed",
+        "entries #%(first)d to #%(last)d were removed",
+        entry_seq - expected_seq,
+    ) % {"first": expected_seq, "last": entry_seq - 1}
     return chain.ChainProblem(
         entry_seq,
         _("entry #%(seq)d comes where #%(expected)d should be: %(what)s")
