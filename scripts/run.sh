@@ -5,8 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 $PY manage.py migrate --noinput -v 0
-if $PY manage.py seed_demo --if-empty; then :; fi
-[ -f var/demo-logins.txt ] && cat var/demo-logins.txt
+# seed_demo prints the logins when it loads the demo; afterwards they are in var/.
+out=$($PY manage.py seed_demo --if-empty)
+logins="${PROBITY_VAR_DIR:-var}/demo-logins.txt"
+if [ -n "$out" ]; then
+  echo "$out"
+elif [ -f "$logins" ]; then
+  cat "$logins"
+fi
 PORT="${PORT:-8000}"
 echo
 echo "Probity is serving on http://127.0.0.1:${PORT}  (Ctrl-C stops it)"
