@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import HttpResponseServerError, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 
 
 def _error_page(request, status: int, template: str):
@@ -32,4 +33,10 @@ def page_not_found(request, exception=None):
 
 @login_not_required
 def server_error(request):
-    return _error_page(request, 500, "errors/500.html")
+    """Rendered without context processors: the database may be what failed."""
+    if request.path_info.startswith("/api/"):
+        return _error_page(request, 500, "errors/500.html")
+    html = loader.get_template("errors/500.html").render(
+        {"request_id": getattr(request, "request_id", "")}
+    )
+    return HttpResponseServerError(html)

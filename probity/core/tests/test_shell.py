@@ -59,3 +59,21 @@ def test_request_id_is_echoed(client):
     response = client.get(reverse("accounts:login"), HTTP_X_REQUEST_ID="bad id!")
     assert response["X-Request-ID"] != "bad id!"
     assert len(response["X-Request-ID"]) == 32
+
+
+def test_server_error_page_renders_without_the_database(rf):
+    from probity.core.views import server_error
+
+    request = rf.get("/somewhere/")
+    request.request_id = "req-12345678"
+    response = server_error(request)
+    assert response.status_code == 500
+    assert "req-12345678" in response.content.decode()
+
+
+def test_api_server_error_is_json(rf):
+    from probity.core.views import server_error
+
+    response = server_error(rf.get("/api/v1/units"))
+    assert response.status_code == 500
+    assert response["Content-Type"].startswith("application/json")
