@@ -9,6 +9,7 @@ from django.utils.translation import check_for_language
 from django.views.decorators.http import require_POST
 
 from probity.accounts.services import user_set_language
+from probity.core.i18n import set_language_cookie
 from probity.navigation import items_for
 
 
@@ -36,16 +37,7 @@ def set_language(request):
         next_url = "/"
     response = HttpResponseRedirect(next_url)
     if language in dict(settings.LANGUAGES) and check_for_language(language):
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            domain=settings.LANGUAGE_COOKIE_DOMAIN,
-            secure=settings.LANGUAGE_COOKIE_SECURE,
-            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
+        set_language_cookie(response, language)
         if request.user.is_authenticated:
             user_set_language(actor=request.user, user=request.user, language=language)
     return response

@@ -35,6 +35,7 @@ from probity.accounts.forms import (
 )
 from probity.accounts.models import Assignment
 from probity.accounts.twofactor import requires_two_factor
+from probity.core.i18n import set_language_cookie
 
 PAGE_SIZE = 50
 
@@ -54,19 +55,6 @@ def _safe_next(request, default: str = "") -> str:
 
 def _with_next(url_name: str, next_url: str) -> str:
     return f"{reverse(url_name)}?{urlencode({'next': next_url})}"
-
-
-def _set_language_cookie(response, language: str) -> None:
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        path=settings.LANGUAGE_COOKIE_PATH,
-        domain=settings.LANGUAGE_COOKIE_DOMAIN,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-    )
 
 
 def _apply_errors(form, exc: ValidationError, default_field: str | None = None) -> None:
@@ -108,7 +96,7 @@ class LoginView(auth_views.LoginView):
         services.login_record(user=user)
         language = user.language
         if language and language in dict(settings.LANGUAGES) and check_for_language(language):
-            _set_language_cookie(response, language)
+            set_language_cookie(response, language)
         return response
 
 
