@@ -21,6 +21,11 @@ declare -A NEED=(
   [/usr/bin/npm]=npm
   [/usr/bin/chromium]=chromium
 )
+# PostgreSQL is needed only by the second pass of `make test`; CI requires it.
+if [ "${PROBITY_REQUIRE_POSTGRES:-0}" = "1" ] && [ ! -x /usr/local/bin/initdb ] &&
+  ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  NEED[/usr/lib/postgresql/initdb-of-any-version]=postgresql
+fi
 missing=()
 for probe in "${!NEED[@]}"; do
   # On other architectures the library paths differ: fall back to dpkg.
@@ -59,4 +64,11 @@ fi
 # --- translations and static files --------------------------------------------------------
 say "Translations and static files"
 .venv/bin/python manage.py compilemessages --ignore=.venv --ignore=node_modules -v 0
-.venv/bin/python manage.py collectstatic --noinput -v 0
+# collectstatic compresses every file; skip it when nothing it reads has changed.
+static_root="${PROBITY_STATIC_ROOT:-${PROBITY_VAR_DIR:-var}/static}"
+stamp="$static_root/.probity-collected"
+if [ ! -f "$stamp" ] || [ -n "$(find probity package-lock.json uv.lock -newer "$stamp" \
+  \( -path '*/static/*' -o -name package-lock.json -o -name uv.lock \) -print -quit)" ]; then
+  .venv/bin/python manage.py collectstatic --noinput -v 0
+  touch "$stamp"
+fi
