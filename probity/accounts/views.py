@@ -35,6 +35,7 @@ from probity.accounts.forms import (
 )
 from probity.accounts.models import Assignment
 from probity.accounts.twofactor import requires_two_factor
+from probity.audit.services import access_record
 from probity.core.i18n import set_language_cookie
 
 PAGE_SIZE = 50
@@ -274,7 +275,12 @@ def _render_detail(request, target, *, grant_form=None, status: int = 200):
 
 
 def user_detail(request, username):
-    return _render_detail(request, _visible_user(request, username))
+    target = _visible_user(request, username)
+    # A staff member's account (contact details, roles) is personal data: note who looked.
+    access_record(
+        user=request.user, object_type="accounts.user", object_id=target.pk, purpose="user page"
+    )
+    return _render_detail(request, target)
 
 
 @require_POST

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from probity.audit import chain, selectors
 from probity.audit.forms import AccessSearchForm, AuditSearchForm, VerifyForm
 from probity.audit.policies import can_view_access_log, can_view_audit
+from probity.audit.services import access_record
 
 PER_PAGE = 50
 
@@ -77,6 +78,10 @@ def entry(request, seq: int):
     found = selectors.audit_entry(seq)
     if found is None:
         raise Http404
+    # Before and after values may hold personal data: the access log says who read them.
+    access_record(
+        user=request.user, object_type="audit.auditentry", object_id=seq, purpose="audit entry"
+    )
     return render(
         request,
         "audit/entry.html",

@@ -238,3 +238,14 @@ def test_viewing_the_log_writes_nothing(auditor_client):
     auditor_client.get(reverse("audit:log"))
     auditor_client.post(reverse("audit:verify"))
     assert AuditEntry.objects.count() == before
+
+
+def test_reading_an_audit_entry_is_recorded_in_the_access_log(client, cast):
+    from probity.audit.models import AccessLogEntry, AuditEntry
+
+    entry = AuditEntry.objects.order_by("seq").first()
+    client.force_login(cast.auditor)
+    assert client.get(reverse("audit:entry", args=[entry.seq])).status_code == 200
+    logged = AccessLogEntry.objects.get(object_type="audit.auditentry")
+    assert logged.user == cast.auditor
+    assert logged.object_id == str(entry.seq)
