@@ -7,6 +7,8 @@ from probity.accounts.api_auth import TokenAuth, VerifiedSessionAuth
 from probity.audit.api import router as audit_router
 from probity.core.api import install_error_handlers
 from probity.org.api import router as org_router
+from probity.personnel.api import router as personnel_router
+from probity.personnel.import_api import router as personnel_import_router
 
 api = NinjaAPI(
     title="Probity API",
@@ -24,3 +26,5 @@ install_error_handlers(api)
 api.add_router("", accounts_router)
 api.add_router("", org_router)
 api.add_router("", audit_router)
+api.add_router("", personnel_import_router)  # before /people/{id}
+api.add_router("", personnel_router)

@@ -19,6 +19,18 @@ class NavItem:
 
 NAV_ITEMS = [
     NavItem(
+        _("People"),
+        "personnel:people",
+        "personnel.view_person",
+        _("The personnel registry: people, employment and status"),
+    ),
+    NavItem(
+        _("Roster import"),
+        "personnel:import",
+        "personnel.import_people",
+        _("Import people from a spreadsheet"),
+    ),
+    NavItem(
         _("Organisation"),
         "org:tree",
         "org.view_unit",

@@ -103,6 +103,9 @@ INSTALLED_APPS = [
     "probity.accounts",
     "probity.audit",
     "probity.org",
+    "probity.personnel",
+    "django_tasks",
+    "django_tasks_db",
     "probity.demo",
 ]
 
@@ -272,6 +275,13 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
     },
+}
+
+# --- background work (django-tasks, database backend; `manage.py db_worker` runs it) ---
+TASKS = {
+    "default": {
+        "BACKEND": env_str("PROBITY_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
 }
 
 # --- API --------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("probity.accounts.urls")),
     path("org/", include("probity.org.urls")),
     path("audit/", include("probity.audit.urls")),
+    path("people/", include("probity.personnel.urls")),
     path("api/v1/", api.urls),
 ]
 

@@ -31,11 +31,19 @@ TWO_FACTOR_ROLES = frozenset(
 )
 
 _BROWSE_ORG = {"org.view_unit", "org.view_agency", "org.view_laboratory"}
+_SEE_PEOPLE = {"personnel.view_person"}
+_KEEP_ROSTER = {
+    "personnel.view_person",
+    "personnel.change_person",
+    "personnel.import_people",
+    "personnel.record_status",
+}
 
 # role -> "app_label.codename". Later apps add their own permissions here.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(
         _BROWSE_ORG
+        | _KEEP_ROSTER
         | {
             "accounts.view_user",
             "accounts.manage_users",
@@ -45,19 +53,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "org.change_laboratory",
         }
     ),
-    Role.PROGRAMME_MANAGER: frozenset(_BROWSE_ORG),
-    Role.COLLECTOR: frozenset({"org.view_unit", "org.view_laboratory"}),
+    Role.PROGRAMME_MANAGER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
+    Role.COLLECTOR: frozenset({"org.view_unit", "org.view_laboratory"} | _SEE_PEOPLE),
     Role.LAB_ANALYST: frozenset({"org.view_laboratory"}),
     Role.LAB_CERTIFIER: frozenset({"org.view_laboratory"}),
-    Role.MEDICAL_REVIEWER: frozenset({"org.view_unit", "org.view_laboratory"}),
-    Role.CASE_OFFICER: frozenset(_BROWSE_ORG),
-    Role.COMMITTEE_MEMBER: frozenset(_BROWSE_ORG),
-    Role.COMMANDER: frozenset(_BROWSE_ORG),
-    Role.PERSONNEL_OFFICER: frozenset(_BROWSE_ORG),
+    Role.MEDICAL_REVIEWER: frozenset({"org.view_unit", "org.view_laboratory"} | _SEE_PEOPLE),
+    Role.CASE_OFFICER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
+    Role.COMMITTEE_MEMBER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
+    Role.COMMANDER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
+    Role.PERSONNEL_OFFICER: frozenset(_BROWSE_ORG | _KEEP_ROSTER),
     Role.REHAB_STAFF: frozenset({"org.view_unit"}),
-    Role.INVESTIGATOR: frozenset(_BROWSE_ORG),
+    Role.INVESTIGATOR: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
     Role.ANALYST: frozenset(_BROWSE_ORG),
-    Role.AUDITOR: frozenset(_BROWSE_ORG | {"audit.view_auditentry", "accounts.view_user"}),
+    Role.AUDITOR: frozenset(
+        _BROWSE_ORG | _SEE_PEOPLE | {"audit.view_auditentry", "accounts.view_user"}
+    ),
 }
 
 
