@@ -14,9 +14,16 @@ elif [ -f "$logins" ]; then
   cat "$logins"
 fi
 PORT="${PORT:-8000}"
+
+# Background work (large roster imports, later reports) runs in a task worker beside the
+# web server; both stop together.
+$PY manage.py db_worker --queue-name '*' --interval 1 --no-reload -v 0 &
+WORKER=$!
+trap 'kill "$WORKER" 2>/dev/null; wait "$WORKER" 2>/dev/null' EXIT INT TERM
+
 echo
 echo "Probity is serving on http://127.0.0.1:${PORT}  (Ctrl-C stops it)"
-exec .venv/bin/gunicorn probity.wsgi:application \
+.venv/bin/gunicorn probity.wsgi:application \
   --bind "127.0.0.1:${PORT}" \
   --workers "${PROBITY_WORKERS:-3}" \
   --access-logfile - \
