@@ -1,7 +1,7 @@
 """People, their employment in an agency, and the history of both.
 
 The current status of an employment is never stored: it is the latest ``StatusChange`` in
-force (``selectors.with_current_status``). The current unit, rank and position are kept on
+force (``selectors.status_on``). The current unit, rank and position are kept on
 ``Employment`` for fast, scoped lists, and every change to them is an ``EmploymentEvent``.
 """
 

@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from probity.core.khmer import normalise
@@ -16,10 +16,12 @@ SORTS = {
     "-service_number": ("-service_number",),
     "unit": ("unit__code", "service_number"),
     "-unit": ("-unit__code", "-service_number"),
-    "rank": ("-rank__order", "service_number"),
-    "-rank": ("rank__order", "service_number"),
-    "status": ("current_status", "service_number"),
-    "-status": ("-current_status", "service_number"),
+    # People without a rank (or not yet started: no status) come last either way, on SQLite
+    # and PostgreSQL alike (their default places for NULL differ).
+    "rank": (F("rank__order").desc(nulls_last=True), "service_number"),
+    "-rank": (F("rank__order").asc(nulls_last=True), "service_number"),
+    "status": (F("current_status").asc(nulls_last=True), "service_number"),
+    "-status": (F("current_status").desc(nulls_last=True), "service_number"),
 }
 
 
@@ -48,13 +50,14 @@ def employments_for(
         .select_related("person", "unit", "rank", "agency")
         .annotate(current_status=status_on(on))
     )
-    if q:
-        needle = normalise(q)
-        qs = qs.filter(
-            Q(service_number__iexact=needle)
-            | Q(service_number__istartswith=needle)
-            | Q(person__search_text__contains=needle.lower())
-        )
+    needle = normalise(q)
+    if needle:
+        # A service number by its beginning, or a name: every word typed (in either script,
+        # in any order: "Dara Sok" finds Sok Dara) must occur in the person's names.
+        by_name = Q()
+        for word in needle.lower().split():
+            by_name &= Q(person__search_text__contains=word)
+        qs = qs.filter(Q(service_number__istartswith=needle) | by_name)
     if unit is not None:
         qs = qs.filter(unit__path__startswith=unit.path)
     if rank:

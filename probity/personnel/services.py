@@ -40,6 +40,25 @@ def _clean_person(person: Person) -> None:
     )
 
 
+def _check_national_id(person: Person) -> None:
+    """A field error (rather than the constraint's generic message) for a national ID that
+    another person already has."""
+    if not person.national_id:
+        return
+    others = Person.objects.filter(national_id=person.national_id)
+    if person.pk:
+        others = others.exclude(pk=person.pk)
+    if others.exists():
+        raise ValidationError(
+            {"national_id": f"National ID {person.national_id} belongs to another person."}
+        )
+
+
+def _check_unit_open(unit) -> None:
+    if not unit.active:
+        raise ValidationError({"unit": f"The unit {unit.code} is closed."})
+
+
 def _latest_status(employment: Employment) -> StatusChange | None:
     return employment.status_changes.order_by("-effective_date", "-id").first()
 
@@ -71,7 +90,9 @@ def person_create(
         national_id=national_id,
     )
     _clean_person(person)
+    _check_national_id(person)
     person.full_clean()
+    _check_unit_open(unit)
     service_number = service_number.strip()
     if Employment.objects.filter(agency=unit.agency_id, service_number=service_number).exists():
         raise ValidationError(
@@ -97,7 +118,11 @@ def person_create(
         employment=employment,
         kind=EmploymentEvent.Kind.STARTED,
         effective_date=effective,
-        after={"unit": unit.code, "rank": rank.code if rank else "", "position": position},
+        after={
+            "unit": unit.code,
+            "rank": rank.code if rank else "",
+            "position": employment.position,
+        },
         recorded_by=actor,
         import_batch=import_batch,
     )
@@ -129,6 +154,7 @@ def person_update(*, actor, person: Person, import_batch: ImportBatch | None = N
     for name, value in changes.items():
         setattr(person, name, value)
     _clean_person(person)
+    _check_national_id(person)
     person.full_clean()
     after = snapshot(person, PERSON_FIELDS)
     if after == before:
@@ -166,8 +192,11 @@ def employment_change(
 ) -> Employment:
     """Transfer to another unit, change rank or position; each change is a dated event."""
     employment = Employment.objects.select_for_update().get(pk=employment.pk)
+    # Corrections of personal details are dated the day they are made; they do not stop a
+    # transfer from being recorded late with its real (earlier) date.
     latest = (
-        employment.events.order_by("-effective_date")
+        employment.events.exclude(kind=EmploymentEvent.Kind.DETAILS)
+        .order_by("-effective_date")
         .values_list("effective_date", flat=True)
         .first()
     )
@@ -180,6 +209,7 @@ def employment_change(
             raise ValidationError(
                 {"unit": "A transfer stays within the agency; use a new employment otherwise."}
             )
+        _check_unit_open(unit)
         changes.append((EmploymentEvent.Kind.TRANSFER, "unit", employment.unit.code, unit.code))
         employment.unit = unit
     if rank is not None and rank.pk != employment.rank_id:
@@ -195,6 +225,15 @@ def employment_change(
         employment.position = position.strip()
     if not changes:
         return employment
+    history = [
+        rules.StatusEvent(status, day, seq)
+        for status, day, seq in employment.status_changes.values_list(
+            "status", "effective_date", "id"
+        )
+    ]
+    problem = rules.employment_change_error(rules.current_status(history, on=effective_date))
+    if problem:
+        raise ValidationError({"effective_date": problem[0].upper() + problem[1:] + "."})
     before = snapshot(Employment.objects.get(pk=employment.pk))
     employment.save()
     for kind, field, old, new in changes:
@@ -241,7 +280,7 @@ def status_record(
     )
     if problem:
         raise ValidationError({"status": problem[0].upper() + problem[1:] + "."})
-    if status != rules.ACTIVE and not reason.strip():
+    if (status != rules.ACTIVE or reinstatement) and not reason.strip():
         raise ValidationError({"reason": "Give the reason for this status."})
     change = StatusChange.objects.create(
         employment=employment,
@@ -267,8 +306,8 @@ def status_record(
         after={
             "status": status,
             "effective_date": effective_date,
-            "reason": reason,
-            "reference": reference,
+            "reason": change.reason,
+            "reference": change.reference,
             "reinstatement": reinstatement,
         },
     )
