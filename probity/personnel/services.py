@@ -1,7 +1,7 @@
 """Every write to the registry: atomic, validated against ``rules``, audited.
 
-The roster import (``imports.py``) writes through the bulk helpers at the bottom, which keep
-the same history rows and invariants as the one-at-a-time functions.
+The roster import (``imports.py``) writes in bulk for speed; it writes the same history
+rows, under the same rules, as these one-at-a-time functions.
 """
 
 from datetime import date
