@@ -105,63 +105,25 @@ class EmploymentIn(Schema):
 
 
 class PersonOut(Schema):
+    """An employment with its person; dotted aliases read through the relations."""
+
     id: int = Field(..., description="The employment's id (also in /people/<id>/ pages)")
     person_id: int
     service_number: str
-    family_name: str
-    given_name: str
-    name_km: str
-    sex: str
-    date_of_birth: date | None
-    agency: str
-    unit: str
-    unit_name: str
+    family_name: str = Field(..., alias="person.family_name")
+    given_name: str = Field(..., alias="person.given_name")
+    name_km: str = Field(..., alias="person.name_km")
+    sex: str = Field(..., alias="person.sex")
+    date_of_birth: date | None = Field(..., alias="person.date_of_birth")
+    agency: str = Field(..., alias="agency.code")
+    unit: str = Field(..., alias="unit.code")
+    unit_name: str = Field(..., alias="unit.name")
     rank: str | None
     position: str
-    national_id: str
+    national_id: str = Field(..., alias="person.national_id")
     start_date: date | None
     end_date: date | None
     status: str | None = Field(..., description="Derived from the status history, as of today")
-
-    @staticmethod
-    def resolve_person_id(obj):
-        return obj.person_id
-
-    @staticmethod
-    def resolve_family_name(obj):
-        return obj.person.family_name
-
-    @staticmethod
-    def resolve_given_name(obj):
-        return obj.person.given_name
-
-    @staticmethod
-    def resolve_name_km(obj):
-        return obj.person.name_km
-
-    @staticmethod
-    def resolve_sex(obj):
-        return obj.person.sex
-
-    @staticmethod
-    def resolve_date_of_birth(obj):
-        return obj.person.date_of_birth
-
-    @staticmethod
-    def resolve_national_id(obj):
-        return obj.person.national_id
-
-    @staticmethod
-    def resolve_agency(obj):
-        return obj.agency.code
-
-    @staticmethod
-    def resolve_unit(obj):
-        return obj.unit.code
-
-    @staticmethod
-    def resolve_unit_name(obj):
-        return obj.unit.name
 
     @staticmethod
     def resolve_rank(obj):
