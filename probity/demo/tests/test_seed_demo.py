@@ -13,8 +13,13 @@ from probity.audit.models import AuditEntry
 from probity.demo.management.commands.seed_demo import DEMO_USERS, LOGINS_FILE
 from probity.org import selectors
 from probity.org.models import Agency, Laboratory, Province, Rank, Unit
+from probity.personnel.models import Person
 
 pytestmark = pytest.mark.django_db
+
+# The default is about 5,000 people; the tests of the rest of the demo need only a few
+# (test_demo_people.py checks the registry, and the full-size plan without the database).
+FEW = "40"
 
 
 @pytest.fixture
@@ -25,6 +30,8 @@ def var_dir(settings, tmp_path):
 
 def seed(*args) -> str:
     out = io.StringIO()
+    if "--people" not in args:
+        args = (*args, "--people", FEW)
     call_command("seed_demo", *args, stdout=out)
     return out.getvalue()
 
@@ -38,6 +45,7 @@ def _state():
         Laboratory.objects.count(),
         Assignment.objects.count(),
         AuditEntry.objects.count(),
+        Person.objects.count(),
     )
 
 

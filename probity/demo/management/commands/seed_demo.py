@@ -7,9 +7,15 @@ did not create — a user, an agency, a unit, a laboratory — is refused.
 
 Demo users get random passwords, printed once and written to ``var/demo-logins.txt``
 (readable by the owner only). People and passwords are invented; never commit them.
+
+The personnel registry gets about 5,000 invented officers (``--people N``), recorded by the
+demo personnel officer through the personnel services: each registered with their start
+date, then a few historic status changes, transfers and promotions, so the rules of
+``personnel.rules`` are enforced on them.
 """
 
 import os
+import random
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +29,11 @@ from probity.accounts.roles import Role
 from probity.accounts.services import assignment_grant, user_create
 from probity.audit.models import AuditEntry
 from probity.audit.services import audit_record
-from probity.org.models import Agency, District, Laboratory, Province, Unit
+from probity.demo import people as demo_people
+from probity.org.models import Agency, District, Laboratory, Province, Rank, Unit
 from probity.org.services import agency_create, laboratory_create, rank_create, unit_create
+from probity.personnel import services as personnel
+from probity.personnel.models import Employment, Person
 
 DEMO_ACTION = "demo.seed"
 LOGINS_FILE = "demo-logins.txt"
@@ -128,12 +137,17 @@ DEMO_USERS = [
     ("demo-committee-1", Role.COMMITTEE_MEMBER, ["NP-HQ"]),
     ("demo-committee-2", Role.COMMITTEE_MEMBER, ["NP-HQ"]),
     ("demo-commander", Role.COMMANDER, [SIEM_REAP]),
-    ("demo-personnel", Role.PERSONNEL_OFFICER, ["NP-HQ"]),
+    ("demo-personnel", Role.PERSONNEL_OFFICER, ROOTS),
     ("demo-rehab", Role.REHAB_STAFF, ["NP-KH-1"]),
     ("demo-investigator", Role.INVESTIGATOR, ["NP-HQ"]),
     ("demo-analyst", Role.ANALYST, ROOTS),
     ("demo-auditor", Role.AUDITOR, ROOTS),
 ]
+
+# Who records the demo roster and its history.
+PERSONNEL_USER = "demo-personnel"
+DEFAULT_PEOPLE = 5000
+SEED = 2024
 
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # noqa: S105 - an alphabet, not a password
 
@@ -162,6 +176,7 @@ def existing_data() -> dict[str, int]:
         "agencies": Agency.objects.count(),
         "units": Unit.objects.count(),
         "laboratories": Laboratory.objects.count(),
+        "people": Person.objects.count(),
     }
     return {name: n for name, n in counts.items() if n}
 
@@ -175,8 +190,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Exit quietly when the demo is loaded; do nothing when there is other data.",
         )
+        parser.add_argument(
+            "--people",
+            type=int,
+            default=DEFAULT_PEOPLE,
+            metavar="N",
+            help=f"How many invented officers to add to the registry (default {DEFAULT_PEOPLE}).",
+        )
 
-    def handle(self, *args, if_empty: bool = False, **options):
+    def handle(self, *args, if_empty: bool = False, people: int = DEFAULT_PEOPLE, **options):
+        if people < 0:
+            raise CommandError("--people cannot be negative.")
         if demo_is_loaded():
             if not if_empty:
                 self.stdout.write(
@@ -196,11 +220,11 @@ class Command(BaseCommand):
                 self.stdout.write(message)
                 return
             raise CommandError(message + " Use an empty database for the demo.")
-        logins = self.seed()
+        logins = self.seed(people=people)
         self.print_logins(logins)
 
     @transaction.atomic
-    def seed(self) -> list[Login]:
+    def seed(self, *, people: int = DEFAULT_PEOPLE) -> list[Login]:
         provinces = {p.code: p for p in Province.objects.all()}
         if len(provinces) != 25:
             raise CommandError("The provinces are missing: run `manage.py migrate` first.")
@@ -223,6 +247,7 @@ class Command(BaseCommand):
         for lab in LABORATORIES:
             laboratory_create(actor=None, **{**lab, "province": provinces[lab["province"]]})
         logins = self.seed_users(units)
+        registry = self.seed_people(units, people) if people else {}
         audit_record(
             actor=None,
             action=DEMO_ACTION,
@@ -232,6 +257,7 @@ class Command(BaseCommand):
                 "units": len(units),
                 "laboratories": [lab["code"] for lab in LABORATORIES],
                 "users": [login.username for login in logins],
+                "people": registry,
             },
         )
         self.write_logins_file(logins)
@@ -349,6 +375,80 @@ class Command(BaseCommand):
             logins.append(Login(username, label, ", ".join(unit_codes), password))
         return logins
 
+    def seed_people(self, units: dict[str, Unit], n: int) -> dict:
+        """``n`` invented officers, then their historic changes, all recorded by the demo
+        personnel officer. Returns what was written, for the ``demo.seed`` audit entry."""
+        actor = User.objects.get(username=PERSONNEL_USER)
+        rng = random.Random(SEED)  # noqa: S311 - invented data, reproducible on purpose
+        pool = people_units(units)
+        officers = demo_people.invent_officers(n, pool, rng=rng)
+        changes, counts = demo_people.plan_history(officers, pool, rng=rng)
+        self.write_roster(officers, actor)
+        self.record_history(changes, units, actor)
+        self.stdout.write(
+            f"Demo registry: {n} people; "
+            + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items() if v)
+            + "."
+        )
+        return {"count": n, "history": counts}
+
+    def write_roster(self, officers: list[demo_people.Officer], actor: User) -> None:
+        """Everyone through ``services.person_create``: active (and ``STARTED``) from their
+        start date, one audit entry each.
+
+        Not through the roster import: a roster file has no start date (the columns of
+        API.md), so an import registers people as active from the day of the import, and
+        the demo's history (the 2023–2024 campaign) would then come before their start.
+        """
+        units = {u.code: u for u in Unit.objects.all()}
+        ranks = {(r.agency_id, r.code): r for r in Rank.objects.all()}
+        for o in officers:
+            unit = units[o.unit]
+            personnel.person_create(
+                actor=actor,
+                family_name=o.family_name,
+                given_name=o.given_name,
+                name_km=o.name_km,
+                sex=o.sex,
+                date_of_birth=o.date_of_birth,
+                national_id=o.national_id,
+                service_number=o.service_number,
+                unit=unit,
+                rank=ranks[(unit.agency_id, o.rank)],
+                position=o.position,
+                start_date=o.start_date,
+            )
+
+    def record_history(self, changes: list[demo_people.Change], units, actor: User) -> None:
+        numbers = {c.service_number for c in changes}
+        employments = {
+            (e.agency.code, e.service_number): e
+            for e in Employment.objects.filter(service_number__in=numbers).select_related("agency")
+        }
+        ranks = {(r.agency.code, r.code): r for r in Rank.objects.select_related("agency")}
+        for change in changes:
+            employment = employments[(change.agency, change.service_number)]
+            if change.kind == "status":
+                personnel.status_record(
+                    actor=actor,
+                    employment=employment,
+                    status=change.status,
+                    effective_date=change.effective_date,
+                    reason=change.reason,
+                    reference=change.reference,
+                    reinstatement=change.reinstatement,
+                )
+            else:
+                personnel.employment_change(
+                    actor=actor,
+                    employment=employment,
+                    effective_date=change.effective_date,
+                    unit=units[change.unit] if change.unit else None,
+                    rank=ranks[(change.agency, change.rank)] if change.rank else None,
+                    position=change.position,
+                    reference=change.reference,
+                )
+
     def write_logins_file(self, logins: list[Login]) -> None:
         var_dir = Path(settings.VAR_DIR)
         var_dir.mkdir(parents=True, exist_ok=True)
@@ -364,6 +464,18 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("Demo data set loaded."))
         self.stdout.write(format_table(logins))
         self.stdout.write(f"These logins are also in {path} (readable by you only).")
+
+
+def people_units(units: dict[str, Unit]) -> demo_people.Units:
+    """Where the demo officers serve, by agency: every unit, the capital's and the
+    headquarters' ones drawn more often (sorted by code, so the draw does not depend on the
+    database's ids)."""
+    pool = demo_people.Units()
+    for code in sorted(units):
+        agency = code.split("-", 1)[0]
+        weight = 3.0 if code.endswith("-HQ") or code == f"NP-{CAPITAL}" else 1.0
+        pool.add(agency, code, weight)
+    return pool
 
 
 def format_table(logins: list[Login]) -> str:
