@@ -22,7 +22,7 @@ for arg in "$@"; do
     --postgres) POSTGRES=1 ;;
     --full) export BENCH_IMPORT_ROWS="${BENCH_IMPORT_ROWS:-1000000}" ;;
     -h | --help)
-      sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
