@@ -36,6 +36,20 @@ def _form_page(request, form, *, title: str, intro: str = "", cancel_url: str, s
     )
 
 
+def _reference_create(request, *, form, create, done, success, back: str, **page):
+    """The create page of a piece of reference data: a valid form goes to ``create`` (a
+    service); its errors come back on the form and nothing is written."""
+    if request.method == "POST" and form.is_valid():
+        try:
+            obj = create(actor=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            forms.add_service_errors(form, exc)
+        else:
+            messages.success(request, success(obj))
+            return redirect(done)
+    return _form_page(request, form, cancel_url=reverse(back), **page)
+
+
 # --- the tree ---------------------------------------------------------------------------
 
 
@@ -199,22 +213,15 @@ def laboratories(request):
 
 @require_http_methods(["GET", "POST"])
 def laboratory_create(request):
-    user = request.user
-    _require(policies.can_manage_laboratories(user))
-    form = forms.LaboratoryForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            lab = services.laboratory_create(actor=user, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Laboratory %(code)s created.") % {"code": lab.code})
-            return redirect("org:laboratories")
-    return _form_page(
+    _require(policies.can_manage_laboratories(request.user))
+    return _reference_create(
         request,
-        form,
+        form=forms.LaboratoryForm(request.POST or None),
+        create=services.laboratory_create,
+        done="org:laboratories",
+        success=lambda lab: _("Laboratory %(code)s created.") % {"code": lab.code},
+        back="org:laboratories",
         title=_("New laboratory"),
-        cancel_url=reverse("org:laboratories"),
         submit=_("Create the laboratory"),
     )
 
@@ -235,45 +242,31 @@ def agencies(request):
 
 @require_http_methods(["GET", "POST"])
 def agency_create(request):
-    user = request.user
-    _require(policies.can_manage_reference_data(user))
-    form = forms.AgencyForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            agency = services.agency_create(actor=user, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Agency %(code)s created.") % {"code": agency.code})
-            return redirect("org:agencies")
-    return _form_page(
+    _require(policies.can_manage_reference_data(request.user))
+    return _reference_create(
         request,
-        form,
+        form=forms.AgencyForm(request.POST or None),
+        create=services.agency_create,
+        done="org:agencies",
+        success=lambda agency: _("Agency %(code)s created.") % {"code": agency.code},
+        back="org:agencies",
         title=_("New agency"),
         intro=_("Then create the agency's top unit from the organisation page."),
-        cancel_url=reverse("org:agencies"),
         submit=_("Create the agency"),
     )
 
 
 @require_http_methods(["GET", "POST"])
 def rank_create(request):
-    user = request.user
-    _require(policies.can_manage_reference_data(user))
-    form = forms.RankForm(request.POST or None, initial={"agency": request.GET.get("agency")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            rank = services.rank_create(actor=user, **form.cleaned_data)
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc)
-        else:
-            messages.success(request, _("Rank %(name)s created.") % {"name": rank.name})
-            return redirect("org:agencies")
-    return _form_page(
+    _require(policies.can_manage_reference_data(request.user))
+    return _reference_create(
         request,
-        form,
+        form=forms.RankForm(request.POST or None, initial={"agency": request.GET.get("agency")}),
+        create=services.rank_create,
+        done="org:agencies",
+        success=lambda rank: _("Rank %(name)s created.") % {"name": rank.name},
+        back="org:agencies",
         title=_("New rank"),
-        cancel_url=reverse("org:agencies"),
         submit=_("Create the rank"),
     )
 
