@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "probity.audit",
     "probity.org",
     "probity.personnel",
+    "probity.testing",
     "django_tasks",
     "django_tasks_db",
     "probity.demo",

@@ -39,6 +39,18 @@ _KEEP_ROSTER = {
     "personnel.record_status",
 }
 
+# Testing (part 1). Draws and selections are for the programme and its auditors: commanders
+# get none of these, so nobody in the line of command learns who was drawn before collection.
+_VIEW_CAMPAIGNS = {"testing.view_campaign"}
+_RUN_CAMPAIGNS = {
+    "testing.view_campaign",
+    "testing.view_draw",
+    "testing.manage_campaign",
+    "testing.run_draw",
+}
+_COLLECT = {"testing.view_campaign", "testing.collect", "testing.record_custody"}
+_LAB_CUSTODY = {"testing.record_custody", "testing.receive_specimen"}
+
 # role -> "app_label.codename". Later apps add their own permissions here.
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.ADMINISTRATOR: frozenset(
@@ -51,12 +63,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "org.change_unit",
             "org.change_agency",
             "org.change_laboratory",
+            "testing.manage_panels",
+            "testing.manage_lab_staff",
         }
     ),
-    Role.PROGRAMME_MANAGER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
-    Role.COLLECTOR: frozenset({"org.view_unit", "org.view_laboratory"} | _SEE_PEOPLE),
-    Role.LAB_ANALYST: frozenset({"org.view_laboratory"}),
-    Role.LAB_CERTIFIER: frozenset({"org.view_laboratory"}),
+    Role.PROGRAMME_MANAGER: frozenset(
+        _BROWSE_ORG | _SEE_PEOPLE | _RUN_CAMPAIGNS | {"testing.view_collection"}
+    ),
+    Role.COLLECTOR: frozenset({"org.view_unit", "org.view_laboratory"} | _SEE_PEOPLE | _COLLECT),
+    Role.LAB_ANALYST: frozenset({"org.view_laboratory"} | _LAB_CUSTODY),
+    Role.LAB_CERTIFIER: frozenset({"org.view_laboratory"} | _LAB_CUSTODY),
     Role.MEDICAL_REVIEWER: frozenset({"org.view_unit", "org.view_laboratory"} | _SEE_PEOPLE),
     Role.CASE_OFFICER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
     Role.COMMITTEE_MEMBER: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
@@ -66,7 +82,15 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.INVESTIGATOR: frozenset(_BROWSE_ORG | _SEE_PEOPLE),
     Role.ANALYST: frozenset(_BROWSE_ORG),
     Role.AUDITOR: frozenset(
-        _BROWSE_ORG | _SEE_PEOPLE | {"audit.view_auditentry", "accounts.view_user"}
+        _BROWSE_ORG
+        | _SEE_PEOPLE
+        | _VIEW_CAMPAIGNS
+        | {
+            "audit.view_auditentry",
+            "accounts.view_user",
+            "testing.view_draw",
+            "testing.view_collection",
+        }
     ),
 }
 

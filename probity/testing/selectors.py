@@ -1,0 +1,399 @@
+"""Reads for testing, always through the caller's scope (``policies``).
+
+``eligible_pool`` is the one unscoped read: the pool of a campaign is a fact about the
+campaign, computed only after the caller's right to see or draw has been checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from probity.personnel import rules as personnel_rules
+from probity.personnel.models import Employment
+from probity.personnel.selectors import status_on
+from probity.testing import policies, rules
+from probity.testing.models import (
+    Campaign,
+    Collection,
+    CollectionSession,
+    CustodyEvent,
+    Draw,
+    Panel,
+    PanelVersion,
+    Selection,
+    SessionEntry,
+)
+
+# --- panels ---------------------------------------------------------------------------------
+
+
+def panel_for_agency(agency) -> Panel | None:
+    """The agency's current panel: one it has chosen, else the installation default."""
+    chosen = Panel.objects.filter(agencies=agency).order_by("code").first()
+    return chosen or Panel.objects.filter(is_default=True).first()
+
+
+def panel_version_on(panel: Panel, on: date) -> PanelVersion | None:
+    """The version of ``panel`` in force on a day (the latest effective by then)."""
+    return (
+        panel.versions.filter(effective_from__lte=on)
+        .order_by("-effective_from", "-version")
+        .first()
+    )
+
+
+def panels():
+    return Panel.objects.select_related("specimen_type").prefetch_related(
+        Prefetch("versions", queryset=PanelVersion.objects.order_by("-version")), "agencies"
+    )
+
+
+# --- campaigns ------------------------------------------------------------------------------
+
+
+def campaigns_for(user, *, state: str = "", agency=None, q: str = ""):
+    qs = Campaign.objects.filter(policies.campaigns_visible_to(user)).select_related(
+        "agency", "unit", "depends_on"
+    )
+    if state:
+        qs = qs.filter(state=state)
+    if agency is not None:
+        qs = qs.filter(agency=agency)
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(name_en__icontains=q) | Q(name_km__icontains=q))
+    return qs
+
+
+def campaign_get(user, pk: int) -> Campaign | None:
+    return campaigns_for(user).filter(pk=pk).first()
+
+
+def eligible_pool(campaign: Campaign, on: date | None = None):
+    """Employments eligible on a day: in the campaign's agency, in its units' subtrees (and
+    provinces, when it names some), and active on that day."""
+    on = on or timezone.localdate()
+    qs = Employment.objects.filter(agency_id=campaign.agency_id)
+    scope = list(campaign.scope_units.values_list("path", flat=True)) or [campaign.unit.path]
+    unit_q = Q()
+    for path in scope:
+        unit_q |= Q(unit__path__startswith=path)
+    qs = qs.filter(unit_q)
+    provinces = list(campaign.provinces.values_list("pk", flat=True))
+    if provinces:
+        qs = qs.filter(unit__province_id__in=provinces)
+    return qs.annotate(status_then=status_on(on)).filter(status_then=personnel_rules.ACTIVE)
+
+
+def pool_entries(campaign: Campaign, on: date | None = None) -> list[rules.PoolEntry]:
+    rows = eligible_pool(campaign, on).values_list("pk", "service_number", "unit__code")
+    return [
+        rules.PoolEntry(pk, number, unit) for pk, number, unit in rows.iterator(chunk_size=10000)
+    ]
+
+
+@dataclass
+class Progress:
+    eligible: int = 0
+    selected: int = 0
+    excused: int = 0
+    collected: int = 0
+    refused: int = 0
+    rejected: int = 0
+    closed_screen: int = 0
+    by_state: dict[str, int] = field(default_factory=dict)
+    by_unit: list[dict] = field(default_factory=list)
+    target_percent: float = 0.0
+
+    @property
+    def tested(self) -> int:
+        """Collections and refusals: everyone the campaign has dealt with."""
+        return self.collected + self.refused + self.rejected + self.closed_screen
+
+    @property
+    def coverage_percent(self) -> float:
+        return round(100 * self.tested / self.eligible, 1) if self.eligible else 0.0
+
+
+def campaign_progress(campaign: Campaign) -> Progress:
+    """Eligible, selected, collected and outcomes, overall and by unit. Constant queries."""
+    progress = Progress(target_percent=float(campaign.target_coverage_percent))
+    pool = eligible_pool(campaign)
+    progress.eligible = pool.count()
+    eligible_by_unit = dict(
+        pool.order_by()
+        .values_list("unit__code")
+        .annotate(n=Count("pk"))
+        .values_list("unit__code", "n")
+    )
+    if campaign.mode == Campaign.Mode.CENSUS:
+        selected_by_unit = dict(eligible_by_unit)
+        progress.selected = progress.eligible
+    else:
+        to_test = Selection.objects.filter(draw__campaign=campaign, excused=False).filter(
+            Q(kind=Selection.Kind.SELECTED) | Q(replaces__isnull=False)
+        )
+        progress.selected = to_test.values("employment").distinct().count()
+        progress.excused = Selection.objects.filter(draw__campaign=campaign, excused=True).count()
+        selected_by_unit = dict(
+            to_test.order_by()
+            .values_list("unit__code")
+            .annotate(n=Count("employment", distinct=True))
+            .values_list("unit__code", "n")
+        )
+    rows = (
+        Collection.objects.filter(campaign=campaign)
+        .order_by()
+        .values_list("unit__code", "state")
+        .annotate(n=Count("pk"))
+    )
+    by_unit_state: dict[str, dict[str, int]] = {}
+    for unit_code, state, n in rows:
+        by_unit_state.setdefault(unit_code, {})[state] = n
+        progress.by_state[state] = progress.by_state.get(state, 0) + n
+    progress.collected = progress.by_state.get(Collection.State.COLLECTED, 0)
+    progress.refused = progress.by_state.get(Collection.State.REFUSED, 0)
+    progress.rejected = progress.by_state.get(Collection.State.REJECTED, 0)
+    progress.closed_screen = progress.by_state.get(Collection.State.CLOSED_SCREEN, 0)
+    codes = sorted(set(eligible_by_unit) | set(selected_by_unit) | set(by_unit_state))
+    for code in codes:
+        states = by_unit_state.get(code, {})
+        progress.by_unit.append(
+            {
+                "unit": code,
+                "eligible": eligible_by_unit.get(code, 0),
+                "selected": selected_by_unit.get(code, 0),
+                "collected": states.get(Collection.State.COLLECTED, 0),
+                "refused": states.get(Collection.State.REFUSED, 0),
+                "rejected": states.get(Collection.State.REJECTED, 0),
+                "closed_screen": states.get(Collection.State.CLOSED_SCREEN, 0),
+            }
+        )
+    return progress
+
+
+# --- draws ----------------------------------------------------------------------------------
+
+
+def draws_for(user, campaign: Campaign):
+    return Draw.objects.filter(policies.draws_visible_to(user), campaign=campaign).order_by(
+        "number"
+    )
+
+
+def draw_get(user, pk: int) -> Draw | None:
+    return (
+        Draw.objects.filter(policies.draws_visible_to(user))
+        .select_related("campaign", "campaign__unit", "committed_by", "drawn_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def draw_selections(draw: Draw):
+    return draw.selections.select_related(
+        "employment", "employment__person", "unit", "replaces", "excused_by"
+    ).order_by("kind", "position")
+
+
+def pool_of(draw: Draw) -> bytes:
+    """The frozen pool's canonical text, decompressed."""
+    import gzip
+
+    return gzip.decompress(bytes(draw.pool_snapshot)) if draw.pool_snapshot else b""
+
+
+@dataclass
+class Verification:
+    ok: bool
+    checks: list[tuple[str, bool, str]]  # (what, passed, detail)
+    selected: list[rules.PoolEntry] = field(default_factory=list)
+    alternates: list[rules.PoolEntry] = field(default_factory=list)
+
+
+def draw_verify(draw: Draw) -> Verification:
+    """Re-run a draw from its revealed seed and frozen pool and compare with what was stored
+    and with the audit log's record of the draw."""
+    from probity.audit.models import AuditEntry
+
+    checks: list[tuple[str, bool, str]] = []
+    if draw.state != Draw.State.DRAWN:
+        return Verification(False, [("drawn", False, "The draw has not taken place yet.")])
+    commitment_ok = rules.seed_commitment(draw.seed) == draw.seed_hash
+    checks.append(
+        (
+            "seed",
+            commitment_ok,
+            "The revealed seed matches the commitment published before the draw.",
+        )
+    )
+    committed = (
+        AuditEntry.objects.filter(
+            action="testing.draw_commit", object_type="testing.draw", object_id=str(draw.pk)
+        )
+        .values_list("after", flat=True)
+        .first()
+    )
+    logged_hash = (committed or {}).get("seed_hash")
+    checks.append(
+        (
+            "commitment_logged",
+            logged_hash == draw.seed_hash,
+            "The commitment is the one written in the audit log before the draw.",
+        )
+    )
+    try:
+        text = pool_of(draw)
+        pool = rules.pool_parse(text)
+        digest_ok = rules.pool_digest(text) == draw.pool_digest
+    except (OSError, ValueError, EOFError) as exc:
+        checks.append(("pool", False, str(exc)))
+        return Verification(False, checks)
+    checks.append(("pool", digest_ok, "The frozen pool matches its digest."))
+    performed = (
+        AuditEntry.objects.filter(
+            action="testing.draw_perform", object_type="testing.draw", object_id=str(draw.pk)
+        )
+        .values_list("after", flat=True)
+        .first()
+    ) or {}
+    checks.append(
+        (
+            "pool_logged",
+            performed.get("pool_digest") == draw.pool_digest
+            and performed.get("pool_size") == len(pool),
+            "The pool's digest and size are those written in the audit log at the draw.",
+        )
+    )
+    outcome = rules.draw(
+        draw.seed, pool, draw.sample_size or 0, alternates=draw.alternates, by_unit=draw.by_unit
+    )
+    stored = list(draw.selections.order_by("kind", "position").values_list("kind", "employment_id"))
+    stored_selected = [e for k, e in stored if k == Selection.Kind.SELECTED]
+    stored_alternates = [e for k, e in stored if k == Selection.Kind.ALTERNATE]
+    same = stored_selected == [e.key for e in outcome.selected] and stored_alternates == [
+        e.key for e in outcome.alternates
+    ]
+    checks.append(
+        ("selection", same, "Re-running the draw gives the same people in the same order.")
+    )
+    digest = selection_digest(
+        [e.key for e in outcome.selected], [e.key for e in outcome.alternates]
+    )
+    checks.append(
+        (
+            "selection_logged",
+            performed.get("selection_digest") == digest == draw.selection_digest,
+            "The selection's digest is the one written in the audit log at the draw.",
+        )
+    )
+    return Verification(
+        all(passed for _, passed, _ in checks),
+        checks,
+        selected=outcome.selected,
+        alternates=outcome.alternates,
+    )
+
+
+def selection_digest(selected: list[int], alternates: list[int]) -> str:
+    import hashlib
+
+    text = (
+        "selected:" + ",".join(map(str, selected)) + ";alternates:" + ",".join(map(str, alternates))
+    )
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+# --- sessions and collections ---------------------------------------------------------------
+
+
+def sessions_for(user, *, campaign=None, state: str = "", mine: bool = False):
+    qs = (
+        CollectionSession.objects.filter(policies.sessions_visible_to(user))
+        .select_related("campaign", "unit")
+        .annotate(listed=Count("entries", distinct=True), done=Count("collections", distinct=True))
+    )
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if state:
+        qs = qs.filter(state=state)
+    if mine:
+        qs = qs.filter(team=user)
+    return qs.order_by("-date", "-id")
+
+
+def session_get(user, pk: int) -> CollectionSession | None:
+    return (
+        CollectionSession.objects.filter(policies.sessions_visible_to(user))
+        .select_related("campaign", "unit", "created_by")
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def session_list(session: CollectionSession):
+    """The people to test, each with the collection made (if any), in list order."""
+    done = {
+        c.employment_id: c
+        for c in session.collections.select_related("specimen_type").order_by("collected_at")
+    }
+    entries = session.entries.select_related(
+        "employment", "employment__person", "employment__unit", "employment__rank"
+    ).order_by("employment__unit__code", "employment__person__family_name", "id")
+    return [(entry, done.get(entry.employment_id)) for entry in entries]
+
+
+def collections_for(user, *, campaign=None, session=None, state: str = "", q: str = ""):
+    qs = (
+        Collection.objects.filter(
+            pk__in=Collection.objects.filter(policies.collections_visible_to(user)).values("pk")
+        )
+        .select_related("unit", "specimen_type", "panel_version__panel", "campaign")
+        .order_by("-collected_at", "-id")
+    )
+    if campaign is not None:
+        qs = qs.filter(campaign=campaign)
+    if session is not None:
+        qs = qs.filter(session=session)
+    if state:
+        qs = qs.filter(state=state)
+    if q:
+        qs = qs.filter(specimen_id__icontains=rules.normalise_specimen_id(q))
+    return qs
+
+
+def collection_by_specimen(user, specimen_id: str) -> Collection | None:
+    return (
+        collections_for(user)
+        .select_related("employment__person", "collected_by", "session", "recorded_by")
+        .filter(specimen_id=rules.normalise_specimen_id(specimen_id))
+        .first()
+    )
+
+
+def specimen_exists(specimen_id: str) -> bool:
+    return Collection.objects.filter(specimen_id=rules.normalise_specimen_id(specimen_id)).exists()
+
+
+def custody_timeline(collection: Collection):
+    """Every custody event of every bottle of a collection, in time order."""
+    return (
+        CustodyEvent.objects.filter(bottle__collection=collection)
+        .select_related("bottle", "actor", "counter_signer", "laboratory")
+        .order_by("at", "id")
+    )
+
+
+def session_entries_to_add(session: CollectionSession, draw: Draw):
+    """Selections of a draw to put on a session's list: to be tested, in the session's unit
+    subtree, not yet on the list."""
+    listed = SessionEntry.objects.filter(session=session).values("employment")
+    return (
+        Selection.objects.filter(draw=draw, excused=False, unit__path__startswith=session.unit.path)
+        .filter(Q(kind=Selection.Kind.SELECTED) | Q(replaces__isnull=False))
+        .exclude(employment__in=listed)
+        .select_related("employment")
+    )
