@@ -9,6 +9,7 @@ from probity.core.api import install_error_handlers
 from probity.org.api import router as org_router
 from probity.personnel.api import router as personnel_router
 from probity.personnel.import_api import router as personnel_import_router
+from probity.testing.api import router as testing_router
 
 api = NinjaAPI(
     title="Probity API",
@@ -28,3 +29,4 @@ api.add_router("", org_router)
 api.add_router("", audit_router)
 api.add_router("", personnel_import_router)  # before /people/{id}
 api.add_router("", personnel_router)
+api.add_router("", testing_router)

@@ -30,6 +30,8 @@ NAV_ITEMS = [
         "personnel.import_people",
         _("Import people from a spreadsheet"),
     ),
+    # testing: collection (sessions, specimens)
+    # testing: programme (campaigns, panels)
     NavItem(
         _("Organisation"),
         "org:tree",

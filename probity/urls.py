@@ -10,6 +10,7 @@ urlpatterns = [
     path("org/", include("probity.org.urls")),
     path("audit/", include("probity.audit.urls")),
     path("people/", include("probity.personnel.urls")),
+    path("testing/", include("probity.testing.urls")),
     path("api/v1/", api.urls),
 ]
 

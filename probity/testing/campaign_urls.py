@@ -1,0 +1,3 @@
+"""Pages of panels, campaigns and draws (see campaign_views)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""Pages of sessions, collections, specimens and custody (see collection_views)."""
+
+urlpatterns = []
