@@ -156,15 +156,16 @@ def panel_assign(*, actor, panel: Panel, agencies, is_default: bool | None = Non
 
 @transaction.atomic
 def lab_staff_add(*, actor, user, laboratory) -> LaboratoryStaff:
-    post, _ = LaboratoryStaff.objects.get_or_create(
+    post, created = LaboratoryStaff.objects.get_or_create(
         user=user, laboratory=laboratory, defaults={"added_by": actor}
     )
-    audit_record(
-        actor=actor,
-        action="testing.lab_staff_add",
-        obj=post,
-        after={"user": user.username, "laboratory": laboratory.code},
-    )
+    if created:  # adding someone already posted there changes nothing
+        audit_record(
+            actor=actor,
+            action="testing.lab_staff_add",
+            obj=post,
+            after={"user": user.username, "laboratory": laboratory.code},
+        )
     return post
 
 
