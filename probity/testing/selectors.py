@@ -264,8 +264,16 @@ def draw_verify(draw: Draw) -> Verification:
         (
             "pool_logged",
             performed.get("pool_digest") == draw.pool_digest
-            and performed.get("pool_size") == len(pool),
+            and performed.get("pool_size") == len(pool) == draw.pool_size,
             "The pool's digest and size are those written in the audit log at the draw.",
+        )
+    )
+    checks.append(
+        (
+            "parameters",
+            _parameters_as_committed(draw, committed, len(pool)),
+            "The sample size, alternates and kind of draw are those committed before the "
+            "draw (a rate gives pool x rate / 100, rounded half up, at least 1).",
         )
     )
     outcome = rules.draw(
@@ -295,6 +303,31 @@ def draw_verify(draw: Draw) -> Verification:
         checks,
         selected=outcome.selected,
         alternates=outcome.alternates,
+    )
+
+
+def _parameters_as_committed(draw: Draw, committed: dict | None, pool_size: int) -> bool:
+    """The draw's rate or sample size, alternates and stages equal the audit log's record of
+    the commitment, and the sample size follows from them and the pool."""
+    from decimal import Decimal, InvalidOperation
+
+    if not committed:
+        return False
+    try:
+        logged_rate = committed.get("rate_percent")
+        logged_rate = None if logged_rate is None else Decimal(str(logged_rate))
+    except InvalidOperation:
+        return False
+    n = committed.get("sample_size") or (
+        rules.sample_size(pool_size, logged_rate) if logged_rate is not None else None
+    )
+    return (
+        logged_rate == draw.rate_percent
+        and committed.get("sample_size") == (None if draw.rate_percent is not None else n)
+        and committed.get("alternates") == draw.alternates
+        and committed.get("by_unit") == draw.by_unit
+        and n is not None
+        and n == draw.sample_size
     )
 
 
