@@ -5,7 +5,7 @@ Times are ISO 8601 **with an offset**: a time without one is refused (``422`` na
 field), never guessed. ``person`` is the employment id, as in ``/api/v1/people``.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
 
@@ -37,12 +37,20 @@ def _no_control_characters(value):
 
 
 def _with_offset(value: datetime | None) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+    if value is None:
+        return value
+    if value.tzinfo is None or value.utcoffset() is None:
         raise PydanticCustomError(
             "offset_required",
             "Give the time with its UTC offset, e.g. 2024-01-22T08:30:00+07:00: a time "
             "without one is ambiguous.",
         )
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:
+        in_utc = None
+    if in_utc is None or in_utc.year < 1900:
+        raise PydanticCustomError("time_range", "The time is out of range.")
     return value
 
 
@@ -342,11 +350,22 @@ class DonorOut(Schema):
 
 
 def _donor_visible(obj, context) -> bool:
-    """Set by the endpoint once per collection (``donor_visible``), else asked of policy."""
+    """Set by the endpoint once per collection (``donor_visible``), else asked of policy,
+    once per request for collections alike in everything the answer depends on (a list's
+    rows mostly are)."""
     visible = getattr(obj, "donor_visible", None)
-    if visible is None:
-        visible = policies.can_see_donor(_request_user(context), obj)
-    return bool(visible)
+    if visible is not None:
+        return bool(visible)
+    request = (context or {}).get("request")
+    memo = getattr(request, "_testing_donor_visible", None) if request is not None else None
+    if memo is None:
+        memo = {}
+        if request is not None:
+            request._testing_donor_visible = memo
+    key = (obj.unit_id, obj.recorded_by_id, obj.collected_by_id, obj.session_id)
+    if key not in memo:
+        memo[key] = policies.can_see_donor(_request_user(context), obj)
+    return memo[key]
 
 
 class CollectionDetailOut(CollectionOut):

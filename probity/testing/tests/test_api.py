@@ -8,8 +8,12 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from probity.accounts.models import User
+from probity.accounts.services import assignment_grant
 from probity.audit.models import AccessLogEntry, AuditEntry
 from probity.core.models import IdempotencyRecord
 from probity.org.services import laboratory_create
@@ -20,6 +24,7 @@ from probity.testing.tests.factories import (
     make_campaign,
     make_collection,
     make_draw,
+    make_session,
     people,
 )
 
@@ -273,6 +278,8 @@ def test_attestations_default_to_true_and_the_schema_says_so(api_client_for, cas
         ({"reason": None}, 422, "reason"),
         ({"collected_at": "2026-01-22T08:30:00"}, 422, "collected_at"),
         ({"collected_at": "yesterday"}, 422, "collected_at"),
+        ({"collected_at": "0001-01-01T00:00:00+07:00"}, 422, "collected_at"),
+        ({"collected_at": "2001-01-01T00:00:00+07:00"}, 422, "panel"),  # no version then
         ({"collected_at": "FUTURE"}, 422, "collected_at"),
         ({"specimen_type": "blood"}, 422, "specimen_type"),
         ({"specimen_type": "hair"}, 422, "specimen_type"),  # a type not in use
@@ -363,6 +370,42 @@ def test_a_campaign_of_another_agency_or_not_active_is_422(api_client_for, cast,
     assert_error_shape(response, 422)
     assert fields(response) == {"campaign"}
     assert counts() == before
+
+
+def test_a_session_and_a_selection_link_the_collection(api_client_for, cast, org_tree):
+    pool = people(org_tree.phnom_penh, 4)
+    campaign = make_campaign(unit=org_tree.np_root, code="RND-S")
+    draw = make_draw(campaign=campaign)
+    selection = draw.selections.filter(kind="selected").order_by("position").first()
+    drawn = selection.employment
+    session = make_session(actor=cast.collector, unit=org_tree.phnom_penh, campaign=campaign)
+    api = api_client_for(cast.collector)
+    body = body_for(drawn, session=session.pk, selection=str(selection.pk))
+    response = post(api, COLLECTIONS, body)
+    assert response.status_code == 201, response.content
+    assert response.json()["campaign"] == "RND-S"  # from the selection's draw
+    collection = Collection.objects.get()
+    assert collection.session == session and collection.selection == selection
+    # Another person's selection is refused.
+    other = next(p for p in pool if p.pk != drawn.pk)
+    before = counts()
+    response = post(api, COLLECTIONS, body_for(other, selection=selection.pk))
+    assert_error_shape(response, 422)
+    assert fields(response) == {"selection"}
+    assert counts() == before
+
+
+def test_only_the_session_team_records_in_it(api_client_for, cast, org_tree, donor):
+    session = make_session(actor=cast.collector, unit=org_tree.phnom_penh)
+    outsider = User.objects.create_user(username="collector_2")
+    assignment_grant(actor=None, user=outsider, role="collector", unit=org_tree.np_root)
+    api = api_client_for(outsider)
+    before = counts()
+    response = post(api, COLLECTIONS, body_for(donor, session=session.pk))
+    assert_error_shape(response, 403)
+    assert fields(response) == {"session"}
+    assert counts() == before
+    assert post(api, COLLECTIONS, body_for(donor)).status_code == 201  # outside the session
 
 
 def test_idempotency_key_gives_the_same_specimen_once(api_client_for, cast, donor):
@@ -773,6 +816,22 @@ def test_collections_list_is_scoped_filtered_and_paginated(
     assert [i["specimen_id"] for i in mine["items"]] == [sr.specimen_id]
     assert_error_shape(manager.get(COLLECTIONS, {"state": "lost"}), 422)
     assert_error_shape(manager.get(COLLECTIONS, {"campaign": "NOPE"}), 422)
+
+
+def test_the_list_reads_in_constant_queries(api_client_for, cast, org_tree):
+    def queries(user) -> int:
+        api = api_client_for(user)
+        with CaptureQueriesContext(connection) as captured:
+            assert api.get(COLLECTIONS).status_code == 200
+        return len(captured.captured_queries)
+
+    for employment in people(org_tree.phnom_penh, 2):
+        make_collection(actor=cast.collector, employment=employment)
+    few = {role: queries(cast[role]) for role in ("programme_manager", "collector")}
+    for employment in people(org_tree.phnom_penh, 10):
+        make_collection(actor=cast.collector, employment=employment)
+    many = {role: queries(cast[role]) for role in ("programme_manager", "collector")}
+    assert many == few
 
 
 def test_commanders_see_no_collections(api_client_for, cast, collection):
