@@ -31,7 +31,18 @@ NAV_ITEMS = [
         _("Import people from a spreadsheet"),
     ),
     # testing: collection (sessions, specimens)
-    # testing: programme (campaigns, panels)
+    NavItem(
+        _("Campaigns"),
+        "testing:campaigns",
+        "testing.view_campaign",
+        _("Testing campaigns, random draws and their progress"),
+    ),
+    NavItem(
+        _("Drug panels"),
+        "testing:panels",
+        "testing.manage_panels",
+        _("What specimens are tested for, and the cutoffs"),
+    ),
     NavItem(
         _("Organisation"),
         "org:tree",
