@@ -30,7 +30,18 @@ NAV_ITEMS = [
         "personnel.import_people",
         _("Import people from a spreadsheet"),
     ),
-    # testing: collection (sessions, specimens)
+    NavItem(
+        _("Collection sessions"),
+        "testing:sessions",
+        "testing.collect",
+        _("Your sessions: the people to test, collection and refusal"),
+    ),
+    NavItem(
+        _("Specimens"),
+        "testing:specimens",
+        "testing.record_custody",
+        _("Find a specimen by its ID; its chain of custody"),
+    ),
     NavItem(
         _("Campaigns"),
         "testing:campaigns",

@@ -15,11 +15,27 @@ import segno
 from barcode.writer import SVGWriter
 
 _PROLOGUE = re.compile(r"^\s*(<\?xml[^>]*\?>)?\s*(<!DOCTYPE[^>]*>)?\s*", re.S)
+_STYLE = re.compile(r'style="([^"]*)"')
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 
 
 def _strip_prologue(svg: str) -> str:
     """Only the ``<svg>`` element: an XML declaration or a doctype is not allowed inline."""
     return _PROLOGUE.sub("", svg, count=1)
+
+
+def _presentation_attributes(svg: str) -> str:
+    """``style="fill:black;"`` as ``fill="black"``: WeasyPrint's SVG renderer reads
+    presentation attributes but not inline styles, and would paint the white background
+    rectangle black. The fixed ``id`` python-barcode adds is dropped too (two barcodes on one
+    page would share it)."""
+
+    def attributes(match: re.Match) -> str:
+        pairs = [p.split(":", 1) for p in match.group(1).split(";") if ":" in p]
+        return " ".join(f'{name.strip()}="{value.strip()}"' for name, value in pairs)
+
+    svg = _COMMENT.sub("", svg).replace(' id="barcode_group"', "")
+    return _STYLE.sub(attributes, svg)
 
 
 def code128_svg(
@@ -49,7 +65,7 @@ def code128_svg(
             "foreground": "black",
         }
     )
-    return _strip_prologue(svg.decode("utf-8"))
+    return _presentation_attributes(_strip_prologue(svg.decode("utf-8")))
 
 
 def qr_svg(

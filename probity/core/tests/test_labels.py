@@ -25,7 +25,7 @@ def modules_from_svg(svg: str, module_mm: float) -> str:
     root = ET.fromstring(svg)  # noqa: S314 - our own output
     bars = []
     for rect in root.iter(f"{SVG_NS}rect"):
-        if "fill:black" in rect.get("style", ""):
+        if rect.get("fill") == "black":
             bars.append((_mm(rect.get("x")), _mm(rect.get("width"))))
     bars.sort()
     out = []
