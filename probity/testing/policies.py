@@ -180,9 +180,7 @@ def collections_visible_to(user) -> Q:
     collectors only their own team's; laboratory staff only what reached their laboratory."""
     q = _scope(user, VIEW_COLLECTION, "unit")
     if _active(user) and user.has_perm(COLLECT):
-        paths = _paths(user, COLLECT)
-        if paths is None:
-            q |= Q()
+        if _paths(user, COLLECT) is None:
             return Q()
         own = Q(session__team=user) | Q(recorded_by=user) | Q(collected_by=user)
         q |= own & jurisdiction_q(user, roles=roles_with_permission(COLLECT), unit_field="unit")
