@@ -936,3 +936,57 @@ def test_all_collection_errors_together():
         "collector_confirmed",
         "volume_b_ml",
     }
+
+
+def _brute_force(seed, pool, wanted):
+    """Every entry sorted by (SHA-256(seed ":" key), key), input order on full ties."""
+    return sorted(pool, key=lambda e: (hashlib.sha256(f"{seed}:{e.key}".encode()).digest(), e.key))[
+        :wanted
+    ]
+
+
+@pytest.mark.parametrize(
+    ("size", "n", "alternates"),
+    [(5000, 10, 0), (5000, 200, 50), (3000, 1, 1), (400, 99, 0), (400, 100, 0)],
+)
+def test_large_pools_give_the_same_order_as_sorting_everyone(size, n, alternates):
+    """The draw skips ranking scores that cannot be among the lowest; the result is the
+    same as ranking everyone."""
+    pool = [PoolEntry(k * 3 + 1, f"S{k}", f"U{k % 9}") for k in range(size)]
+    for s in range(3):
+        seed = hashlib.sha256(f"big-{s}".encode()).hexdigest()
+        outcome = rules.draw(seed, pool, n, alternates=alternates)
+        assert outcome.selected + outcome.alternates == _brute_force(seed, pool, n + alternates)
+        two = rules.draw(seed, pool, n, alternates=alternates, by_unit=True)
+        start = 0
+        for code, quota in two.quotas.items():
+            members = [e for e in pool if e.unit == code]
+            assert two.selected[start : start + quota] == _brute_force(seed, members, quota)
+            start += quota
+
+
+def test_the_draw_when_the_bound_lets_too_few_through(monkeypatch):
+    """Should fewer scores than wanted fall below the bound, everyone is ranked."""
+    pool = [PoolEntry(k, f"S{k}", "U") for k in range(1, 2001)]
+    # With no margin the bound lets through about as many as wanted: often fewer.
+    monkeypatch.setattr(rules, "isqrt", lambda n: -8)
+    cut = ((30 + 8 * -8 + 64) << 256) // len(pool)
+    too_few = 0
+    for s in range(12):
+        seed = hashlib.sha256(f"few-{s}".encode()).hexdigest()
+        below = sum(
+            1
+            for e in pool
+            if int.from_bytes(hashlib.sha256(f"{seed}:{e.key}".encode()).digest(), "big") < cut
+        )
+        too_few += below < 30
+        assert rules.draw(seed, pool, 30).selected == _brute_force(seed, pool, 30)
+    assert too_few >= 1
+
+
+def test_duplicate_keys_keep_the_input_order():
+    """Not a canonical pool, but the rule is total: equal keys tie on score and key."""
+    pool = [PoolEntry(5, "first", "U"), PoolEntry(5, "second", "U"), PoolEntry(6, "x", "U")]
+    outcome = rules.draw(SEED, pool, 3)
+    fives = [e.service_number for e in outcome.selected if e.key == 5]
+    assert fives == ["first", "second"]
