@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from math import isqrt
+from math import ceil, isqrt
 from typing import NamedTuple
 
 # --- panels (DOMAIN.md §1) ------------------------------------------------------------------
@@ -359,11 +359,13 @@ def draw(
     extra = n - sum(quotas.values())
     if extra:
         start = Fraction(int.from_bytes(_score(prefix, "start")[:8], "big"), 2**64)
-        points = [start + k for k in range(extra)]
+        # The points start, start + 1, ..., start + extra - 1: a unit gets one more place for
+        # each point in [low, high), its stretch of the cumulated remainders, that is for
+        # each whole k with ceil(low - start) <= k < ceil(high - start).
         cumulative = Fraction(0)
         for code in unit_order:
             low, cumulative = cumulative, cumulative + (exact[code] - quotas[code])
-            quotas[code] += sum(1 for p in points if low <= p < cumulative)
+            quotas[code] += max(0, ceil(cumulative - start) - ceil(low - start))
     for code in unit_order:
         quota = quotas[code]
         if quota == 0:

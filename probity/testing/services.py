@@ -727,6 +727,10 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
             errors["session"] = "The session belongs to another campaign."
     if selection is not None and selection.employment_id != employment.pk:
         errors["selection"] = "The selection is for another person."
+    elif selection is not None and campaign is not None and (
+        selection.draw.campaign_id != campaign.pk
+    ):
+        errors["selection"] = "The selection belongs to another campaign."
     if collected_at > timezone.now() + rules.CLOCK_SKEW:
         errors["collected_at"] = "A collection cannot be recorded in the future."
     if errors:
@@ -790,6 +794,8 @@ def collection_record(
     if split and not specimen_type.splittable:
         raise ValidationError({"split": f"A {specimen_type.name_en} specimen cannot be split."})
     campaign = campaign or (session.campaign if session else None)
+    if campaign is None and selection is not None:  # a drawn person: the draw's campaign
+        campaign = selection.draw.campaign
     _check_context(
         employment=employment,
         campaign=campaign,
@@ -916,6 +922,8 @@ def collection_refuse(
     if not remarks.strip():
         raise ValidationError({"remarks": "Describe what happened: a refusal must be explained."})
     campaign = campaign or (session.campaign if session else None)
+    if campaign is None and selection is not None:  # a drawn person: the draw's campaign
+        campaign = selection.draw.campaign
     _check_context(
         employment=employment,
         campaign=campaign,

@@ -120,8 +120,8 @@ def audit_after(draw, action):
 
 @pytest.fixture
 def staffed(org_tree):
-    """26 active people over four units (uneven), one suspended yesterday (not eligible), one
-    whose suspension starts next week (still eligible today)."""
+    """26 people in service over four units (uneven), one who resigned yesterday (not
+    eligible), one who retires next week (still eligible today)."""
     t = org_tree
     everyone = (
         people(t.np_root, 3)
@@ -135,16 +135,16 @@ def staffed(org_tree):
     personnel_services.status_record(
         actor=actor,
         employment=gone,
-        status="suspended",
+        status="resigned",
         effective_date=today - timedelta(days=1),
-        reason="Inquiry",
+        reason="Resignation letter",
     )
     personnel_services.status_record(
         actor=actor,
         employment=later,
-        status="suspended",
+        status="retired",
         effective_date=today + timedelta(days=7),
-        reason="Inquiry",
+        reason="Age limit",
     )
     return {"eligible": everyone, "gone": gone}
 
