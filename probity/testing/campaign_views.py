@@ -67,6 +67,13 @@ CHECK_LABELS = {
         gettext_lazy("Pool in the audit log"),
         gettext_lazy("The pool's digest and size are those written in the audit log at the draw."),
     ),
+    "parameters": (
+        gettext_lazy("Size and kind of draw"),
+        gettext_lazy(
+            "The sample size, alternates and kind of draw are those committed before the draw "
+            "(a rate gives pool × rate / 100, rounded half up, at least 1)."
+        ),
+    ),
     "selection": (
         gettext_lazy("Selection re-run"),
         gettext_lazy("Re-running the draw gives the same people in the same order."),
@@ -204,7 +211,11 @@ def panel_add(request):
     form = forms.PanelCreateForm(
         _posted(request),
         base_definition=base,
-        initial={**forms.definition_as_text(base), "effective_from": timezone.localdate()},
+        initial={
+            **forms.definition_as_text(base),
+            "effective_from": timezone.localdate(),
+            "specimen_type": "urine",
+        },
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -712,7 +723,7 @@ def draw_verify(request, pk: int):
     verification = selectors.draw_verify(the_draw)
     checks = []
     for key, passed, detail in verification.checks:
-        title, explanation = CHECK_LABELS.get(key, (key, detail))
+        title, explanation = CHECK_LABELS.get(key, (key.replace("_", " ").capitalize(), detail))
         checks.append(
             {
                 "key": key,

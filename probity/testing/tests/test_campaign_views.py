@@ -21,6 +21,7 @@ from probity.audit.models import AuditEntry
 from probity.org.models import Laboratory, Province
 from probity.org.services import laboratory_create
 from probity.testing import rules, services
+from probity.testing.campaign_views import CHECK_LABELS
 from probity.testing.models import (
     Campaign,
     Draw,
@@ -633,6 +634,8 @@ def test_verify_passes_then_fails_after_tampering(client, cast, programme):
     assert response.status_code == 200
     checks = response.context["checks"]
     assert len(checks) >= 5 and all(c["passed"] for c in checks)
+    # Every check has its title and explanation in the reader's language.
+    assert {c["key"] for c in checks} <= set(CHECK_LABELS)
     text = body(response)
     assert "Every check passes" in text and "✗" not in text
     assert f"python manage.py verify_draw {programme.draw.pk}" in text
@@ -876,3 +879,16 @@ def test_add_and_remove_laboratory_staff(client, cast):
 def test_province_choices_are_the_real_provinces(client, cast):
     form = get(client, cast.programme_manager, "campaign_add").context["form"]
     assert form.fields["provinces"].queryset.count() == Province.objects.count() > 0
+
+
+def test_every_page_renders_in_khmer(client, settings, cast, programme):
+    """The pages follow the reader's language: names in Khmer where recorded, and no
+    template breaks on the Khmer locale's number and date formats."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "km"
+    for name, allowed in ALLOWED.items():
+        if name == "draw_pool":
+            continue
+        user = cast.administrator if "administrator" in allowed else cast.programme_manager
+        response = get(client, user, name, *_args(name, programme))
+        assert response.status_code == 200, name
+        assert '<html lang="km">' in body(response), name
