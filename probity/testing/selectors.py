@@ -74,7 +74,8 @@ def campaign_get(user, pk: int) -> Campaign | None:
 
 def eligible_pool(campaign: Campaign, on: date | None = None):
     """Employments eligible on a day: in the campaign's agency, in its units' subtrees (and
-    provinces, when it names some), and active on that day."""
+    provinces, when it names some), and in service that day (``personnel.rules.IN_SERVICE``:
+    active, suspended, removed from position or demoted, all still on the force's list)."""
     on = on or timezone.localdate()
     qs = Employment.objects.filter(agency_id=campaign.agency_id)
     scope = list(campaign.scope_units.values_list("path", flat=True)) or [campaign.unit.path]
@@ -85,7 +86,9 @@ def eligible_pool(campaign: Campaign, on: date | None = None):
     provinces = list(campaign.provinces.values_list("pk", flat=True))
     if provinces:
         qs = qs.filter(unit__province_id__in=provinces)
-    return qs.annotate(status_then=status_on(on)).filter(status_then=personnel_rules.ACTIVE)
+    return qs.annotate(status_then=status_on(on)).filter(
+        status_then__in=sorted(personnel_rules.IN_SERVICE)
+    )
 
 
 def pool_entries(campaign: Campaign, on: date | None = None) -> list[rules.PoolEntry]:

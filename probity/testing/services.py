@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from probity.audit.services import audit_record, snapshot
+from probity.personnel import rules as personnel_rules
+from probity.personnel.models import StatusChange
 from probity.testing import rules, selectors
 from probity.testing.models import (
     Bottle,
@@ -731,10 +733,25 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
         selection.draw.campaign_id != campaign.pk
     ):
         errors["selection"] = "The selection belongs to another campaign."
+    status = personnel_status_on(employment, timezone.localdate(collected_at))
+    if status not in personnel_rules.IN_SERVICE:
+        errors["person"] = f"{employment.service_number} is not in service on that day" + (
+            f" (status: {status.replace('_', ' ')})." if status else "."
+        )
     if collected_at > timezone.now() + rules.CLOCK_SKEW:
         errors["collected_at"] = "A collection cannot be recorded in the future."
     if errors:
         raise ValidationError(errors)
+
+
+def personnel_status_on(employment, on: date) -> str | None:
+    """The registry status of an employment on a day (``None`` before it starts)."""
+    return (
+        StatusChange.objects.filter(employment=employment, effective_date__lte=on)
+        .order_by("-effective_date", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
 
 
 def _new_specimen_id() -> str:

@@ -279,7 +279,8 @@ def test_attestations_default_to_true_and_the_schema_says_so(api_client_for, cas
         ({"collected_at": "2026-01-22T08:30:00"}, 422, "collected_at"),
         ({"collected_at": "yesterday"}, 422, "collected_at"),
         ({"collected_at": "0001-01-01T00:00:00+07:00"}, 422, "collected_at"),
-        ({"collected_at": "2001-01-01T00:00:00+07:00"}, 422, "panel"),  # no version then
+        ({"collected_at": "2020-01-01T00:00:00+07:00"}, 422, "panel"),  # no version then
+        ({"collected_at": "2001-01-01T00:00:00+07:00"}, 422, "person"),  # not yet serving
         ({"collected_at": "FUTURE"}, 422, "collected_at"),
         ({"specimen_type": "blood"}, 422, "specimen_type"),
         ({"specimen_type": "hair"}, 422, "specimen_type"),  # a type not in use
