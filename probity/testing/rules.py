@@ -14,6 +14,7 @@ import heapq
 import operator
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -346,9 +347,9 @@ def draw(
         ordered = _lowest(prefix, pool, min(len(pool), n + max(0, alternates)))
         return DrawOutcome(selected=ordered[:n], alternates=ordered[n:])
 
-    units: dict[str, list[PoolEntry]] = {}
+    units: defaultdict[str, list[PoolEntry]] = defaultdict(list)
     for entry in pool:
-        units.setdefault(entry.unit, []).append(entry)
+        units[entry.unit].append(entry)
     total = len(pool)
     outcome = DrawOutcome()
     if total == 0 or n == 0:
