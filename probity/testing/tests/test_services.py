@@ -664,7 +664,7 @@ def test_draw_with_a_fixed_sample_size(manager, random_campaign):
     assert draw.selections.count() == 3
 
 
-def test_people_not_active_on_the_day_are_not_in_the_pool(manager, org_tree):
+def test_people_not_in_service_on_the_day_are_not_in_the_pool(manager, org_tree):
     active = people(org_tree.siem_reap, 3)
     suspended, dismissed = people(org_tree.siem_reap, 2)
     status_record(
@@ -693,7 +693,9 @@ def test_people_not_active_on_the_day_are_not_in_the_pool(manager, org_tree):
     campaign = make_campaign(actor=manager, unit=org_tree.np_root, rate_percent=Decimal("100"))
     draw = make_draw(actor=manager, campaign=campaign)
     keys = {e.key for e in rules.pool_parse(selectors.pool_of(draw))}
-    assert keys == {e.pk for e in active}
+    # Suspended is still in service (on the force's list); dismissed and not yet started
+    # are not.
+    assert keys == {e.pk for e in active} | {suspended.pk}
 
 
 def test_provinces_and_scope_units_restrict_the_pool(manager, org_tree):
@@ -1141,9 +1143,22 @@ def test_a_closed_session_or_another_persons_selection_is_refused(manager, colle
         field="selection",
         match="The selection is for another person.",
     )
+    other = make_campaign(actor=manager, unit=org_tree.np_root, rate_percent=Decimal("50"))
+    refused(
+        lambda: make_collection(
+            actor=collector, employment=one.employment, selection=one, campaign=other
+        ),
+        field="selection",
+        match="The selection belongs to another campaign.",
+    )
+    # A drawn person's collection belongs to the draw's campaign without naming it.
+    assert (
+        make_collection(actor=collector, employment=one.employment, selection=one).campaign
+        == campaign
+    )
     services.session_set_state(actor=collector, session=session, state="closed")
     refused(
-        lambda: make_collection(actor=collector, employment=one.employment, session=session),
+        lambda: make_collection(actor=collector, employment=two.employment, session=session),
         field="session",
         match="The session is closed.",
     )
