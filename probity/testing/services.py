@@ -134,7 +134,19 @@ def panel_version_add(
 
 @transaction.atomic
 def panel_assign(*, actor, panel: Panel, agencies, is_default: bool | None = None) -> Panel:
-    """Which agencies use ``panel`` as their current panel (and whether it is the default)."""
+    """Which agencies use ``panel`` as their current panel (and whether it is the default).
+
+    The installation always keeps a default panel: it moves by making another panel the
+    default, never by unticking the current one."""
+    if is_default is False and panel.is_default:
+        raise ValidationError(
+            {
+                "is_default": (
+                    "This is the installation's default panel: make another panel the default "
+                    "instead, so that every agency keeps a panel."
+                )
+            }
+        )
     before = {
         "agencies": sorted(a.code for a in panel.agencies.all()),
         "is_default": panel.is_default,
@@ -729,8 +741,10 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
             errors["session"] = "The session belongs to another campaign."
     if selection is not None and selection.employment_id != employment.pk:
         errors["selection"] = "The selection is for another person."
-    elif selection is not None and campaign is not None and (
-        selection.draw.campaign_id != campaign.pk
+    elif (
+        selection is not None
+        and campaign is not None
+        and (selection.draw.campaign_id != campaign.pk)
     ):
         errors["selection"] = "The selection belongs to another campaign."
     status = personnel_status_on(employment, timezone.localdate(collected_at))

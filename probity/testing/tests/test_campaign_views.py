@@ -847,6 +847,15 @@ def test_assign_a_panel_to_agencies_and_make_it_the_default(client, cast, org_tr
     assert response.status_code == 200 and "Select a valid choice" in body(response)
 
 
+def test_the_default_panel_cannot_be_unticked_leaving_no_default(client, cast, org_tree):
+    default = Panel.objects.get(is_default=True)
+    response = post(client, cast.administrator, "panel_assign", default.pk, data={"agencies": []})
+    assert response.status_code == 200
+    assert "make another panel the default instead" in body(response)
+    default.refresh_from_db()
+    assert default.is_default and Panel.objects.filter(is_default=True).count() == 1
+
+
 # --- laboratory staff -----------------------------------------------------------------------
 
 
