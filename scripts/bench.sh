@@ -8,11 +8,13 @@
 #   scripts/bench.sh               SQLite
 #   scripts/bench.sh --postgres    SQLite, then again on a throwaway PostgreSQL cluster
 #                                  (started here as in scripts/test.sh, removed afterwards)
-#   scripts/bench.sh --full        the roster import on 1,000,000 rows instead of 100,000
+#   scripts/bench.sh --full        the roster import on 1,000,000 rows instead of 100,000, and
+#                                  the draw end to end on 1,000,000 employments
 #
 # BENCH_DATABASE_URL=postgres://user@host:port/name runs the PostgreSQL pass on that server
 # instead (the user must be allowed to create databases; each benchmark gets its own,
-# "<name>_<benchmark>", dropped afterwards). BENCH_IMPORT_ROWS and BENCH_AUDIT_N change sizes.
+# "<name>_<benchmark>", dropped afterwards). BENCH_IMPORT_ROWS, BENCH_AUDIT_N, BENCH_DRAW_PEOPLE
+# and BENCH_DRAW_POOL change sizes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +22,12 @@ POSTGRES=0
 for arg in "$@"; do
   case "$arg" in
     --postgres) POSTGRES=1 ;;
-    --full) export BENCH_IMPORT_ROWS="${BENCH_IMPORT_ROWS:-1000000}" ;;
+    --full)
+      export BENCH_IMPORT_ROWS="${BENCH_IMPORT_ROWS:-1000000}"
+      export BENCH_DRAW_PEOPLE="${BENCH_DRAW_PEOPLE:-1000000}"
+      ;;
     -h | --help)
-      sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+      sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
       ;;
     *)
