@@ -40,6 +40,10 @@ __all__ = [
     "add_service_errors",
 ]
 
+#: No specimen bottle holds more: a larger number is a typing slip (and would not fit the
+#: database column on PostgreSQL).
+MAX_VOLUME_ML = 5000
+
 YES_NO_UNKNOWN = [("", _("Not recorded")), ("yes", _("Yes")), ("no", _("No"))]
 
 
@@ -242,8 +246,12 @@ class CollectionForm(StyledForm):
         help_text=_("When only a strip was read. It must agree with the temperature measured."),
     )
     split = forms.BooleanField(label=_("Split into bottles A and B"), required=False, initial=True)
-    volume_a_ml = forms.IntegerField(label=_("Volume in bottle A (mL)"), required=False)
-    volume_b_ml = forms.IntegerField(label=_("Volume in bottle B (mL)"), required=False)
+    volume_a_ml = forms.IntegerField(
+        label=_("Volume in bottle A (mL)"), required=False, max_value=MAX_VOLUME_ML
+    )
+    volume_b_ml = forms.IntegerField(
+        label=_("Volume in bottle B (mL)"), required=False, max_value=MAX_VOLUME_ML
+    )
     seal_a = forms.CharField(label=_("Seal number of bottle A"), max_length=40, required=False)
     seal_b = forms.CharField(label=_("Seal number of bottle B"), max_length=40, required=False)
     observed = forms.BooleanField(label=_("Directly observed collection"), required=False)
@@ -407,7 +415,9 @@ class CustodyForm(StyledForm):
         required=False,
         help_text=_("Type it or scan it. One that differs from the form rejects the specimen."),
     )
-    volume_ml = forms.IntegerField(label=_("Volume found (mL)"), required=False, min_value=0)
+    volume_ml = forms.IntegerField(
+        label=_("Volume found (mL)"), required=False, min_value=0, max_value=MAX_VOLUME_ML
+    )
     counter_signer = forms.CharField(
         label=_("Counter-signer's user name"),
         max_length=150,

@@ -678,3 +678,82 @@ def test_custody_errors_are_shown_and_nothing_is_written(client, scene, cast):
     assert response.status_code == 302
     event = CustodyEvent.objects.latest("id")
     assert event.counter_signer == scene.other_collector and event.actor == cast.collector
+
+
+def test_bad_input_gives_clear_errors_never_a_server_error(client, scene, cast):
+    from probity.testing.models import SpecimenType
+
+    client.force_login(cast.collector)
+    entry = scene.entry(scene.dara)
+    target = url("collect", scene.session.pk, entry.pk)
+    response = client.post(
+        target,
+        collect_data(
+            temperature_c="hot",
+            volume_a_ml="99999999999",
+            volume_b_ml="-5",
+            specimen_type="999999",
+            identity_method="telepathy",
+            screen_result="maybe",
+        ),
+    )
+    assert response.status_code == 200
+    assert {"temperature_c", "volume_a_ml", "specimen_type", "identity_method"} <= set(
+        errors_of(response)
+    )
+    # a type not in use cannot be chosen; a type without a temperature check refuses one
+    oral = SpecimenType.objects.get(code="oral_fluid")
+    assert "specimen_type" in errors_of(client.post(target, collect_data(specimen_type=oral.pk)))
+    oral.active = True
+    oral.save()
+    response = client.post(target, collect_data(specimen_type=oral.pk, temperature_c="34"))
+    assert "only for urine" in errors_of(response)["temperature_c"][0]
+    assert not Collection.objects.exists()
+
+    collection = make_collection(
+        actor=cast.collector, employment=scene.sophea, session=scene.session, reason="census"
+    )
+    other = make_collection(
+        actor=cast.collector, employment=scene.vichea, session=scene.session, reason="census"
+    )
+    response = client.post(
+        url("custody_add", collection.specimen_id),
+        receipt(
+            bottle=other.bottles.get(label="A").pk,  # a bottle of another specimen
+            event="handed_over",
+            at="yesterday-ish",
+            volume_ml="99999999999",
+            laboratory="nope",
+        ),
+    )
+    assert response.status_code == 200
+    assert {"bottle", "at", "volume_ml", "laboratory"} <= set(errors_of(response))
+    assert client.get("/testing/specimens/%3Cscript%3E/").status_code == 404
+    assert client.get(url("labels_pdf", collection.specimen_id), {"start": "x"}).status_code == 200
+    response = client.post(url("session_state", scene.session.pk), {"state": "exploded"})
+    assert response.status_code == 302
+    scene.session.refresh_from_db()
+    assert scene.session.state == "planned"
+
+
+def test_pages_render_in_khmer(client, scene, cast, settings):
+    collection = make_collection(
+        actor=cast.collector, employment=scene.dara, session=scene.session, reason="census"
+    )
+    client.force_login(cast.collector)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "km"
+    entry = scene.entry(scene.sophea)
+    for target in [
+        url("sessions"),
+        url("session_add"),
+        url("session", scene.session.pk),
+        url("session_add_people", scene.session.pk),
+        url("collect", scene.session.pk, entry.pk),
+        url("refuse", scene.session.pk, entry.pk),
+        url("specimens"),
+        url("specimen", collection.specimen_id),
+        url("custody_add", collection.specimen_id),
+    ]:
+        response = client.get(target)
+        assert response.status_code == 200, target
+        assert '<html lang="km">' in response.content.decode(), target
