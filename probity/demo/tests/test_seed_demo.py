@@ -163,3 +163,15 @@ def test_seed_demo_refuses_production(settings, var_dir):
     with pytest.raises(CommandError, match="production"):
         seed()
     assert User.objects.count() == 0
+
+
+def test_a_demo_without_people_has_the_testing_campaigns_only(var_dir):
+    from probity.demo.testing_data import CIVIL_SERVICE_CAMPAIGN, POLICE_CAMPAIGN
+    from probity.testing.models import Campaign, Collection, Draw
+
+    seed("--people", "0")
+    assert set(Campaign.objects.values_list("code", flat=True)) == {
+        POLICE_CAMPAIGN,
+        CIVIL_SERVICE_CAMPAIGN,
+    }
+    assert not Draw.objects.exists() and not Collection.objects.exists()

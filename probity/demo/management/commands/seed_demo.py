@@ -12,6 +12,11 @@ The personnel registry gets about 5,000 invented officers (``--people N``), reco
 demo personnel officer through the personnel services: each registered with their start
 date, then a few historic status changes, transfers and promotions, so the rules of
 ``personnel.rules`` are enforced on them.
+
+Drug testing (``probity.demo.testing_data``): laboratory posts, a National Police random
+campaign with two draws made and a third committed, excusals, collection sessions in three
+provinces with collections, refusals, two rejected specimens and chains of custody, and a
+civil-service campaign that cannot start until the police one is complete.
 """
 
 import os
@@ -30,6 +35,7 @@ from probity.accounts.services import assignment_grant, user_create
 from probity.audit.models import AuditEntry
 from probity.audit.services import audit_record
 from probity.demo import people as demo_people
+from probity.demo import testing_data
 from probity.org.models import Agency, District, Laboratory, Province, Rank, Unit
 from probity.org.services import agency_create, laboratory_create, rank_create, unit_create
 from probity.personnel import services as personnel
@@ -130,6 +136,7 @@ DEMO_USERS = [
     ("demo-admin", Role.ADMINISTRATOR, ROOTS),
     ("demo-manager", Role.PROGRAMME_MANAGER, ROOTS),
     ("demo-collector", Role.COLLECTOR, [SIEM_REAP]),
+    ("demo-collector-2", Role.COLLECTOR, ["NP-KH-12", "NP-KH-1"]),
     ("demo-lab-analyst", Role.LAB_ANALYST, ["NP-HQ"]),
     ("demo-lab-certifier", Role.LAB_CERTIFIER, ["NP-HQ"]),
     ("demo-medical-reviewer", Role.MEDICAL_REVIEWER, ROOTS),
@@ -182,7 +189,10 @@ def existing_data() -> dict[str, int]:
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set (agencies, units, ranks, laboratories, demo users)."
+    help = (
+        "Load the demo data set (agencies, units, ranks, laboratories, demo users, people, "
+        "drug testing)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -248,6 +258,7 @@ class Command(BaseCommand):
             laboratory_create(actor=None, **{**lab, "province": provinces[lab["province"]]})
         logins = self.seed_users(units)
         registry = self.seed_people(units, people) if people else {}
+        testing = self.seed_testing(units)
         audit_record(
             actor=None,
             action=DEMO_ACTION,
@@ -258,6 +269,7 @@ class Command(BaseCommand):
                 "laboratories": [lab["code"] for lab in LABORATORIES],
                 "users": [login.username for login in logins],
                 "people": registry,
+                "testing": testing,
             },
         )
         self.write_logins_file(logins)
@@ -391,6 +403,18 @@ class Command(BaseCommand):
             + "."
         )
         return {"count": n, "history": counts}
+
+    def seed_testing(self, units: dict[str, Unit]) -> dict:
+        """Drug testing: see ``probity.demo.testing_data``."""
+        rng = random.Random(SEED)  # noqa: S311 - invented data, reproducible on purpose
+        summary = testing_data.seed_testing(units, rng=rng)
+        self.stdout.write(
+            f"Demo testing: campaigns {', '.join(summary.campaigns)}; {summary.draws} draws "
+            f"made and one committed; {summary.excusals} excusals; {summary.sessions} "
+            f"sessions; {summary.collections} collections, {summary.refusals} refusals, "
+            f"{summary.rejected} specimens rejected; {summary.custody_events} custody events."
+        )
+        return summary.as_dict()
 
     def write_roster(self, officers: list[demo_people.Officer], actor: User) -> None:
         """Everyone through ``services.person_create``: active (and ``STARTED``) from their
