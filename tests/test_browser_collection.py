@@ -3,6 +3,7 @@ person, see its ID, record a refusal for another. Every page fits a 390 px wide 
 without horizontal scrolling and has no serious or critical accessibility problem."""
 
 import re
+from importlib import import_module
 
 import pytest
 
@@ -15,12 +16,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PHONE = {"width": 390, "height": 844}
 
 
+def ensure_testing_reference_data() -> None:
+    """Put back the specimen types and the default panel that a migration loads, if an
+    earlier transactional test emptied the database (see ``ensure_reference_data``)."""
+    from django.apps import apps
+
+    from probity.testing.models import SpecimenType
+
+    if not SpecimenType.objects.filter(code="urine").exists():
+        import_module("probity.testing.migrations.0002_default_panel").load(apps, None)
+
+
 @pytest.fixture
 def worklist():  # listed before ``page``: see tests/conftest.py
     from probity.testing import services
     from probity.testing.tests.factories import make_session, people
 
     ensure_reference_data()
+    ensure_testing_reference_data()
     tree = build_org_tree()
     collector = build_cast(tree, tree.np_root, suffix="")["collector"]
     session = make_session(actor=collector, unit=tree.phnom_penh, site="Phnom Penh station 3")
