@@ -368,7 +368,12 @@ def _transition(*, actor, campaign: Campaign, to: str, action: str, **stamps) ->
 
 @transaction.atomic
 def campaign_start(*, actor, campaign: Campaign) -> Campaign:
-    campaign = Campaign.objects.select_for_update().select_related("depends_on").get(pk=campaign.pk)
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+    campaign = (
+        Campaign.objects.select_for_update(of=("self",))
+        .select_related("depends_on")
+        .get(pk=campaign.pk)
+    )
     error = campaign_start_error(campaign)
     if error:
         raise ValidationError(error)
