@@ -791,6 +791,63 @@ def _collector_for(actor, collectors) -> object | None:
     return None
 
 
+def _check_reason(reason: str) -> None:
+    if reason not in Reason.values:
+        raise ValidationError({"reason": f"Unknown reason {reason!r}."})
+
+
+def _collection_campaign(
+    *, employment, campaign, session, selection, at: datetime
+) -> Campaign | None:
+    """The campaign a collection or refusal belongs to (the one given, the session's, or for a
+    drawn person the draw's), once the context it is recorded in has been checked."""
+    campaign = campaign or (session.campaign if session else None)
+    if campaign is None and selection is not None:  # a drawn person: the draw's campaign
+        campaign = selection.draw.campaign
+    _check_context(
+        employment=employment,
+        campaign=campaign,
+        session=session,
+        selection=selection,
+        collected_at=at,
+    )
+    return campaign
+
+
+def _collection_fields(
+    *,
+    actor,
+    employment,
+    reason: str,
+    campaign,
+    session,
+    selection,
+    version: PanelVersion,
+    specimen_type: SpecimenType,
+    at: datetime,
+    site: str,
+    collectors: list,
+    remarks: str,
+) -> dict:
+    """The fields a collection and a refusal fill alike: who, why, under what, where, by whom."""
+    return {
+        "specimen_id": _new_specimen_id(),
+        "employment": employment,
+        "unit": employment.unit,
+        "reason": reason,
+        "campaign": campaign,
+        "session": session,
+        "selection": selection,
+        "panel_version": version,
+        "specimen_type": specimen_type,
+        "collected_at": at,
+        "site": (site or (session.site if session else "")).strip(),
+        "collected_by": _collector_for(actor, collectors),
+        "remarks": remarks.strip(),
+        "recorded_by": actor,
+    }
+
+
 @transaction.atomic
 def collection_record(
     *,
@@ -821,23 +878,19 @@ def collection_record(
     collectors=(),
 ) -> Collection:
     """A specimen collected: its ID, bottle A (and B when split), each sealed."""
-    if reason not in Reason.values:
-        raise ValidationError({"reason": f"Unknown reason {reason!r}."})
+    _check_reason(reason)
     if not specimen_type.active:
         raise ValidationError(
             {"specimen_type": f"Specimen type {specimen_type.code} is not in use."}
         )
     if split and not specimen_type.splittable:
         raise ValidationError({"split": f"A {specimen_type.name_en} specimen cannot be split."})
-    campaign = campaign or (session.campaign if session else None)
-    if campaign is None and selection is not None:  # a drawn person: the draw's campaign
-        campaign = selection.draw.campaign
-    _check_context(
+    campaign = _collection_campaign(
         employment=employment,
         campaign=campaign,
         session=session,
         selection=selection,
-        collected_at=collected_at,
+        at=collected_at,
     )
     errors = rules.collection_errors(
         refused=False,
@@ -865,18 +918,20 @@ def collection_record(
         )
     collectors = list(collectors)
     collection = Collection(
-        specimen_id=_new_specimen_id(),
-        employment=employment,
-        unit=employment.unit,
-        reason=reason,
-        campaign=campaign,
-        session=session,
-        selection=selection,
-        panel_version=version,
-        specimen_type=specimen_type,
-        collected_at=collected_at,
-        site=(site or (session.site if session else "")).strip(),
-        collected_by=_collector_for(actor, collectors),
+        **_collection_fields(
+            actor=actor,
+            employment=employment,
+            reason=reason,
+            campaign=campaign,
+            session=session,
+            selection=selection,
+            version=version,
+            specimen_type=specimen_type,
+            at=collected_at,
+            site=site,
+            collectors=collectors,
+            remarks=remarks,
+        ),
         identity_checked=identity_checked,
         identity_method=identity_method,
         split=split,
@@ -886,8 +941,6 @@ def collection_record(
         donor_confirmed=donor_confirmed,
         collector_confirmed=collector_confirmed,
         screen_result=screen_result,
-        remarks=remarks.strip(),
-        recorded_by=actor,
     )
     if (
         screen_result == Collection.Screen.NEGATIVE
@@ -951,21 +1004,13 @@ def collection_refuse(
 ) -> Collection:
     """A refusal at collection (DOMAIN.md §3), recorded under its own form number. A refusal
     counts as a positive for sanctions once the medical reviewer has verified it."""
-    if reason not in Reason.values:
-        raise ValidationError({"reason": f"Unknown reason {reason!r}."})
+    _check_reason(reason)
     if refusal_reason not in Collection.Refusal.values:
         raise ValidationError({"refusal_reason": f"Unknown refusal reason {refusal_reason!r}."})
     if not remarks.strip():
         raise ValidationError({"remarks": "Describe what happened: a refusal must be explained."})
-    campaign = campaign or (session.campaign if session else None)
-    if campaign is None and selection is not None:  # a drawn person: the draw's campaign
-        campaign = selection.draw.campaign
-    _check_context(
-        employment=employment,
-        campaign=campaign,
-        session=session,
-        selection=selection,
-        collected_at=at,
+    campaign = _collection_campaign(
+        employment=employment, campaign=campaign, session=session, selection=selection, at=at
     )
     specimen_type = specimen_type or SpecimenType.objects.get(code="urine")
     version = _resolve_panel(
@@ -973,23 +1018,23 @@ def collection_refuse(
     )
     collectors = list(collectors)
     collection = Collection.objects.create(
-        specimen_id=_new_specimen_id(),
-        employment=employment,
-        unit=employment.unit,
-        reason=reason,
-        campaign=campaign,
-        session=session,
-        selection=selection,
-        panel_version=version,
-        specimen_type=specimen_type,
-        collected_at=at,
-        site=(site or (session.site if session else "")).strip(),
-        collected_by=_collector_for(actor, collectors),
+        **_collection_fields(
+            actor=actor,
+            employment=employment,
+            reason=reason,
+            campaign=campaign,
+            session=session,
+            selection=selection,
+            version=version,
+            specimen_type=specimen_type,
+            at=at,
+            site=site,
+            collectors=collectors,
+            remarks=remarks,
+        ),
         split=False,
         state=Collection.State.REFUSED,
         refusal_reason=refusal_reason,
-        remarks=remarks.strip(),
-        recorded_by=actor,
     )
     if collectors:
         collection.collectors.set(collectors)
