@@ -4,20 +4,22 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from probity.core.forms import mark_invalid
+from probity.core.forms import show_service_errors as add_service_errors
 from probity.org import selectors
 from probity.org.models import Agency, District, Province, code_validator
 
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Show a service's ``ValidationError`` on the form: on its field when the form has it."""
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.error_dict.items():
-            target = field if field in form.fields else None
-            for error in errors:
-                form.add_error(target, error)
-    else:
-        for message in exc.messages:
-            form.add_error(None, message)
+__all__ = [
+    "AgencyForm",
+    "LaboratoryForm",
+    "RankForm",
+    "StyledForm",
+    "UnitCreateForm",
+    "UnitEditForm",
+    "UnitSearchForm",
+    "add_service_errors",
+    "district_choices",
+]
 
 
 def district_choices() -> list:
@@ -51,11 +53,7 @@ class StyledForm(forms.Form):
 
     def full_clean(self):
         super().full_clean()
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                if "is-invalid" not in widget.attrs.get("class", ""):
-                    widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+        mark_invalid(self)
 
 
 class _UnitPlaceMixin:

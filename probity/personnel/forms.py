@@ -6,9 +6,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from probity.accounts.roles import roles_with_permission
+from probity.core.forms import DateInput, add_service_errors
 from probity.org import selectors as org_selectors
 from probity.org.forms import StyledForm
-from probity.org.forms import add_service_errors as _add_service_errors
 from probity.org.models import Rank, Unit
 from probity.org.policies import jurisdiction_q
 from probity.personnel import selectors
@@ -22,24 +22,6 @@ __all__ = [
     "StatusForm",
     "add_service_errors",
 ]
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ``ValidationError`` on the form's fields (a rule violation on ``status``
-    shows under the status), styled as invalid like the form's own errors."""
-    _add_service_errors(form, exc)
-    for name in form.errors:
-        if name in form.fields:
-            widget = form.fields[name].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 def units_where_user_may_add(user):

@@ -17,9 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.accounts.models import User
 from probity.accounts.roles import roles_with_permission
+from probity.core.forms import DateInput, add_service_errors
 from probity.org import selectors as org_selectors
 from probity.org.forms import StyledForm
-from probity.org.forms import add_service_errors as _add_service_errors
 from probity.org.models import Agency, Laboratory, Province, Unit
 from probity.org.policies import jurisdiction_q
 from probity.testing import policies, rules, selectors
@@ -38,24 +38,6 @@ __all__ = [
     "add_service_errors",
     "definition_as_text",
 ]
-
-
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's ``ValidationError`` on the form (on its field when the form has it),
-    styled as invalid like the form's own errors."""
-    _add_service_errors(form, exc)
-    for name in form.errors:
-        if name in form.fields:
-            widget = form.fields[name].widget
-            if "is-invalid" not in widget.attrs.get("class", ""):
-                widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class ProgrammeForm(StyledForm):

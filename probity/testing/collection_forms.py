@@ -13,10 +13,11 @@ from django.utils.translation import gettext_lazy as _
 
 from probity.accounts.models import User
 from probity.accounts.roles import Role, roles_with_permission
+from probity.core.forms import DateInput, add_service_errors
 from probity.org.forms import StyledForm
 from probity.org.models import Laboratory, Unit
 from probity.org.policies import jurisdiction_q
-from probity.personnel.forms import DateInput, UnitChoiceField, add_service_errors
+from probity.personnel.forms import UnitChoiceField
 from probity.personnel.models import Employment
 from probity.testing import policies, selectors
 from probity.testing.models import (
