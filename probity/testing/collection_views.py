@@ -205,16 +205,15 @@ def _managed_session(request, pk: int) -> CollectionSession:
     return session
 
 
-@require_http_methods(["GET", "POST"])
-def session_add_draw(request, pk: int):
+def _add_to_list(request, pk: int, form_class, add, *, title: str, intro: str):
+    """A form that puts people on a managed session's list: ``add(user, session, data)``
+    calls the service and returns how many were added."""
     user = request.user
     session = _managed_session(request, pk)
-    form = forms.AddDrawForm(request.POST or None, session=session)
+    form = form_class(request.POST or None, session=session)
     if request.method == "POST" and form.is_valid():
         try:
-            added = services.session_add_draw(
-                actor=user, session=session, draw=form.cleaned_data["draw"]
-            )
+            added = add(user, session, form.cleaned_data)
         except ValidationError as exc:
             forms.add_service_errors(form, exc)
         else:
@@ -225,8 +224,8 @@ def session_add_draw(request, pk: int):
     return _form_page(
         request,
         form,
-        title=_("Put a draw's people on the list"),
-        intro=_("Those drawn in the unit visited and its sub-units, not yet on the list."),
+        title=title,
+        intro=intro,
         submit=_("Add them"),
         cancel_url=reverse("testing:session", args=[session.pk]),
         session=session,
@@ -234,33 +233,33 @@ def session_add_draw(request, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-def session_add_people(request, pk: int):
-    user = request.user
-    session = _managed_session(request, pk)
-    form = forms.AddPeopleForm(request.POST or None, session=session)
-    if request.method == "POST" and form.is_valid():
-        try:
-            added = services.session_add_people(
-                actor=user,
-                session=session,
-                employments=form.cleaned_data["service_numbers"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            forms.add_service_errors(form, exc)
-        else:
-            messages.success(
-                request, _("%(count)s people were put on the list.") % {"count": added}
-            )
-            return redirect("testing:session", pk=session.pk)
-    return _form_page(
+def session_add_draw(request, pk: int):
+    return _add_to_list(
         request,
-        form,
+        pk,
+        forms.AddDrawForm,
+        lambda user, session, data: services.session_add_draw(
+            actor=user, session=session, draw=data["draw"]
+        ),
+        title=_("Put a draw's people on the list"),
+        intro=_("Those drawn in the unit visited and its sub-units, not yet on the list."),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def session_add_people(request, pk: int):
+    return _add_to_list(
+        request,
+        pk,
+        forms.AddPeopleForm,
+        lambda user, session, data: services.session_add_people(
+            actor=user,
+            session=session,
+            employments=data["service_numbers"],
+            reason=data["reason"],
+        ),
         title=_("Add people by service number"),
         intro=_("Census, reasonable suspicion, post-incident, return to duty, follow-up."),
-        submit=_("Add them"),
-        cancel_url=reverse("testing:session", args=[session.pk]),
-        session=session,
     )
 
 
@@ -285,7 +284,8 @@ def session_state(request, pk: int):
 
 
 def _entry_to_collect(request, pk: int, entry_pk: int):
-    """The session and the person on its list, if the user may collect from them now."""
+    """The session, the person on its list, and a redirect back to the list when there is
+    nothing to record from them now (``None`` when there is)."""
     session = _session_or_404(request, pk)
     _require(policies.can_collect_in(request.user, session))
     entry = get_object_or_404(
@@ -299,7 +299,7 @@ def _entry_to_collect(request, pk: int, entry_pk: int):
         .exclude(state=Collection.State.REJECTED)
         .first()
     )
-    return session, entry, done
+    return session, entry, _not_now(request, session, done)
 
 
 def _not_now(request, session, done):
@@ -320,8 +320,7 @@ def _not_now(request, session, done):
 @require_http_methods(["GET", "POST"])
 def collect(request, pk: int, entry: int):
     user = request.user
-    session, entry, done = _entry_to_collect(request, pk, entry)
-    response = _not_now(request, session, done)
+    session, entry, response = _entry_to_collect(request, pk, entry)
     if response is not None:
         return response
     form = forms.CollectionForm(request.POST or None)
@@ -354,8 +353,7 @@ def collect(request, pk: int, entry: int):
 @require_http_methods(["GET", "POST"])
 def refuse(request, pk: int, entry: int):
     user = request.user
-    session, entry, done = _entry_to_collect(request, pk, entry)
-    response = _not_now(request, session, done)
+    session, entry, response = _entry_to_collect(request, pk, entry)
     if response is not None:
         return response
     form = forms.RefusalForm(request.POST or None)
