@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from itertools import repeat
 from math import ceil, isqrt
 from typing import NamedTuple
 
@@ -224,10 +225,11 @@ def seed_error(seed: str) -> str | None:
 def pool_text(entries: Iterable[PoolEntry]) -> bytes:
     """The canonical snapshot: one line per person, ``key<TAB>service number<TAB>unit``,
     sorted by key (as a number), UTF-8, each line ending in a newline."""
-    lines = [
-        f"{e.key}\t{e.service_number}\t{e.unit}\n" for e in sorted(entries, key=lambda e: e.key)
-    ]
-    return "".join(lines).encode("utf-8")
+    with gc_paused():
+        ordered = sorted(entries, key=_KEY)  # stable; already sorted input costs one pass
+        return "".join([f"{key}\t{number}\t{unit}\n" for key, number, unit in ordered]).encode(
+            "utf-8"
+        )
 
 
 def pool_digest(text: bytes) -> str:
@@ -235,17 +237,24 @@ def pool_digest(text: bytes) -> str:
 
 
 def pool_compress(text: bytes) -> bytes:
-    # mtime=0 keeps the compressed bytes a function of the text alone.
-    return gzip.compress(text, compresslevel=6, mtime=0)
+    # mtime=0 keeps the compressed bytes a function of the text alone. Level 1: five times
+    # faster than 6 on a million people (0.16 s against 0.8 s), 17 % larger; what is
+    # verified is the text (its SHA-256), which any level gives back unchanged.
+    return gzip.compress(text, compresslevel=1, mtime=0)
 
 
 #: Lines ``digits TAB text TAB text LF``, any number of them (bytes >= 0x80 of UTF-8 are
-#: never a tab or a newline, so the check can run on the bytes).
+#: never a tab or a newline, so the check can run on the bytes). The definition of a
+#: well-formed snapshot: ``pool_parse`` checks the same with faster string methods, and the
+#: tests hold it to this expression.
 _POOL_LINES = re.compile(rb"(?:[0-9]+\t[^\t\n]*\t[^\t\n]*\n)*")
 
 
+_KEY = operator.itemgetter(0)  # PoolEntry.key
+
+
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Build a million small objects without the cyclic collector walking them again and
     again (it would triple the time). Nothing built here can form a cycle."""
     enabled = gc.isenabled()
@@ -264,21 +273,42 @@ def pool_parse(text: bytes) -> list[PoolEntry]:
     if not text.endswith(b"\n"):
         raise ValueError("The pool snapshot does not end with a newline.")
     decoded = text.decode("utf-8")
-    if _POOL_LINES.fullmatch(text) is None:
-        for number, line in enumerate(decoded.split("\n")[:-1], start=1):
-            parts = line.split("\t")
-            if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
-                raise ValueError(f"Line {number} of the pool snapshot is malformed.")
-        raise ValueError("The pool snapshot is malformed.")  # pragma: no cover
-    fields = decoded.replace("\n", "\t").split("\t")
-    fields.pop()  # the empty text after the last newline
-    with _gc_paused():
-        keys = list(map(int, fields[0::3]))
+    with gc_paused():
+        lines = decoded.split("\n")
+        lines.pop()  # the empty text after the last newline
+        fields = decoded.replace("\n", "\t").split("\t")
+        fields.pop()
+        digits = fields[0::3]
+        # What _POOL_LINES says, with string methods (several times faster than the regular
+        # expression on a million lines): two tabs on every line, and keys of ASCII digits.
+        joined = "".join(digits)
+        if not (
+            list(map(str.count, lines, repeat("\t"))).count(2) == len(lines)
+            and joined.isascii()
+            and joined.isdigit()
+            and "" not in digits
+        ):
+            _pool_malformed(lines)
+        keys = list(map(int, digits))
         increasing = list(map(operator.lt, keys, keys[1:]))
         if not all(increasing):
             number = increasing.index(False) + 2
             raise ValueError(f"Line {number} of the pool snapshot is out of order.")
-        return list(map(PoolEntry, keys, fields[1::3], fields[2::3]))
+        # tuple.__new__ straight from C: PoolEntry(...) would call its Python __new__ each time.
+        return list(
+            map(
+                tuple.__new__, repeat(PoolEntry), zip(keys, fields[1::3], fields[2::3], strict=True)
+            )
+        )
+
+
+def _pool_malformed(lines: list[str]) -> None:
+    """Raise the ``ValueError`` naming the first malformed line."""
+    for number, line in enumerate(lines, start=1):
+        parts = line.split("\t")
+        if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
+            raise ValueError(f"Line {number} of the pool snapshot is malformed.")
+    raise ValueError("The pool snapshot is malformed.")  # pragma: no cover
 
 
 def _score(prefix: bytes, label: str) -> bytes:

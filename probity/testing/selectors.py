@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
 
+from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
+from probity.org.models import Unit
 from probity.personnel import rules as personnel_rules
-from probity.personnel.models import Employment
+from probity.personnel.models import Employment, StatusChange
 from probity.personnel.selectors import status_on
 from probity.testing import policies, rules
 from probity.testing.models import (
@@ -72,30 +75,90 @@ def campaign_get(user, pk: int) -> Campaign | None:
     return campaigns_for(user).filter(pk=pk).first()
 
 
-def eligible_pool(campaign: Campaign, on: date | None = None):
-    """Employments eligible on a day: in the campaign's agency, in its units' subtrees (and
-    provinces, when it names some), and in service that day (``personnel.rules.IN_SERVICE``:
-    active, suspended, removed from position or demoted, all still on the force's list)."""
-    on = on or timezone.localdate()
-    qs = Employment.objects.filter(agency_id=campaign.agency_id)
+def _scope_q(campaign: Campaign, unit: str = "") -> Q:
+    """The campaign's units: in the subtrees of its scope units (or of its organising unit),
+    and in its provinces when it names some. ``unit`` prefixes the lookups ("unit__" from
+    an employment)."""
     scope = list(campaign.scope_units.values_list("path", flat=True)) or [campaign.unit.path]
     unit_q = Q()
     for path in scope:
-        unit_q |= Q(unit__path__startswith=path)
-    qs = qs.filter(unit_q)
+        unit_q |= Q(**{f"{unit}path__startswith": path})
     provinces = list(campaign.provinces.values_list("pk", flat=True))
     if provinces:
-        qs = qs.filter(unit__province_id__in=provinces)
+        unit_q &= Q(**{f"{unit}province_id__in": provinces})
+    return unit_q
+
+
+def eligible_pool(campaign: Campaign, on: date | None = None):
+    """Employments eligible on a day: in the campaign's agency, in its units' subtrees (and
+    provinces, when it names some), and in service that day (``personnel.rules.IN_SERVICE``:
+    active, suspended, removed from position or demoted, all still on the force's list).
+
+    For counts and aggregates; the draw reads the same people with ``pool_entries``."""
+    on = on or timezone.localdate()
+    qs = Employment.objects.filter(agency_id=campaign.agency_id).filter(
+        _scope_q(campaign, "unit__")
+    )
     return qs.annotate(status_then=status_on(on)).filter(
         status_then__in=sorted(personnel_rules.IN_SERVICE)
     )
 
 
+#: Below this many units in scope the pool query names them (the database then reads only
+#: their people); above it every employment of the agency is read and the units are checked
+#: here, which costs less than a long ``IN`` list.
+_UNITS_NAMED_IN_SQL = 500
+
+
 def pool_entries(campaign: Campaign, on: date | None = None) -> list[rules.PoolEntry]:
-    rows = eligible_pool(campaign, on).values_list("pk", "service_number", "unit__code")
-    return [
-        rules.PoolEntry(pk, number, unit) for pk, number, unit in rows.iterator(chunk_size=10000)
-    ]
+    """The people of ``eligible_pool(campaign, on)`` as pool entries (employment id, service
+    number, unit code), sorted by employment id: exactly the same people (the tests compare
+    the two), read the fast way for a draw of up to millions.
+
+    ``eligible_pool`` asks the database for each employment's latest status with a
+    correlated subquery, one index search per person (seconds at a million, on SQLite and on
+    PostgreSQL alike). Here one ordered pass reads every employment of the agency with its
+    status history up to the day, ``ORDER BY employment, effective_date, id``; the last row
+    of each employment is then its status on the day (the same tie-break, by id, as
+    ``personnel.selectors.status_on``). Employments without any status by then are not in
+    service, as there. The scope's units are read with the ORM, with ``eligible_pool``'s
+    own filter."""
+    on = on or timezone.localdate()
+    codes = dict(Unit.objects.filter(_scope_q(campaign)).values_list("pk", "code"))
+    if not codes:
+        return []
+    quote = connection.ops.quote_name
+    employment = quote(Employment._meta.db_table)
+    history = quote(StatusChange._meta.db_table)
+    # SQLite would walk the agency's index (a search per row, three times slower than
+    # reading the table in id order when the agency holds most of the rows): the unary
+    # plus keeps it off that index. PostgreSQL chooses by its statistics.
+    agency = "+e.agency_id" if connection.vendor == "sqlite" else "e.agency_id"
+    params: list = [campaign.agency_id, connection.ops.adapt_datefield_value(on)]
+    units = ""
+    if len(codes) <= _UNITS_NAMED_IN_SQL:
+        units = f" AND e.unit_id IN ({', '.join(['%s'] * len(codes))})"
+        params.extend(codes)
+    sql = (
+        f"SELECT e.id, e.service_number, e.unit_id, s.status FROM {employment} e "  # noqa: S608 - names quoted, values are parameters
+        f"JOIN {history} s ON s.employment_id = e.id "
+        f"WHERE {agency} = %s AND s.effective_date <= %s{units} "
+        "ORDER BY e.id, s.effective_date, s.id"
+    )
+    in_service = personnel_rules.IN_SERVICE
+    make, entry = tuple.__new__, rules.PoolEntry  # PoolEntry(...) runs a Python __new__
+    with rules.gc_paused(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+        # One entry per employment, the last row winning: its status on the day. A dict
+        # keeps the order in which employments first appear, that is by id.
+        last = dict(zip(map(itemgetter(0), rows), rows, strict=True))
+        del rows
+        return [
+            make(entry, (key, number, codes[unit]))
+            for key, number, unit, status in last.values()
+            if status in in_service and unit in codes
+        ]
 
 
 @dataclass
