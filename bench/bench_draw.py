@@ -299,10 +299,12 @@ def prepare(people: int) -> dict:
             alternates=alternates,
         )
         campaigns[key] = services.campaign_start(actor=actor, campaign=campaign).pk
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # statistics, as a database in service has them
+        if connection.vendor == "sqlite":
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        else:
+            cursor.execute("VACUUM ANALYZE")  # autocommit here: outside any transaction
     connection.close()
     return {"units": units, "eligible": eligible, "campaigns": campaigns, "actor": actor.pk}
 

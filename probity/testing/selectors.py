@@ -109,6 +109,9 @@ def eligible_pool(campaign: Campaign, on: date | None = None):
 #: here, which costs less than a long ``IN`` list.
 _UNITS_NAMED_IN_SQL = 500
 
+#: Rows of the pool query read at a time.
+_POOL_CHUNK = 100_000
+
 
 def pool_entries(campaign: Campaign, on: date | None = None) -> list[rules.PoolEntry]:
     """The people of ``eligible_pool(campaign, on)`` as pool entries (employment id, service
@@ -147,18 +150,37 @@ def pool_entries(campaign: Campaign, on: date | None = None) -> list[rules.PoolE
     )
     in_service = personnel_rules.IN_SERVICE
     make, entry = tuple.__new__, rules.PoolEntry  # PoolEntry(...) runs a Python __new__
+    key = itemgetter(0)
+    entries: list[rules.PoolEntry] = []
+
+    def add(rows: list) -> None:
+        # One entry per employment, its last row winning: its status on the day. A dict
+        # keeps the order in which employments first appear, that is by id.
+        last = dict(zip(map(key, rows), rows, strict=True))
+        entries.extend(
+            [
+                make(entry, (pk, number, codes[unit]))
+                for pk, number, unit, status in last.values()
+                if status in in_service and unit in codes
+            ]
+        )
+
     with rules.gc_paused(), connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        # One entry per employment, the last row winning: its status on the day. A dict
-        # keeps the order in which employments first appear, that is by id.
-        last = dict(zip(map(itemgetter(0), rows), rows, strict=True))
-        del rows
-        return [
-            make(entry, (key, number, codes[unit]))
-            for key, number, unit, status in last.values()
-            if status in in_service and unit in codes
-        ]
+        # In chunks, so that only the chunk's rows (a million people have more) are alive
+        # besides the entries. The rows of the chunk's last employment may go on in the
+        # next chunk: they wait for it.
+        waiting: list = []
+        while chunk := cursor.fetchmany(_POOL_CHUNK):
+            rows = waiting + chunk
+            tail = len(rows) - 1
+            while tail > 0 and rows[tail - 1][0] == rows[-1][0]:
+                tail -= 1
+            waiting = rows[tail:]
+            del rows[tail:]
+            add(rows)
+        add(waiting)
+    return entries
 
 
 @dataclass

@@ -90,10 +90,17 @@ def _same_pool(campaign, on=None):
     return {e.key for e in entries}
 
 
-@pytest.mark.parametrize("name_units_in_sql", [True, False])
-def test_pool_entries_are_the_eligible_pool(roster, org_tree, cast, monkeypatch, name_units_in_sql):
+@pytest.mark.parametrize(
+    ("name_units_in_sql", "chunk"),
+    # Chunks of 1, 2 and 7 rows: an employment's history straddles chunks, or fills them.
+    [(True, 100_000), (False, 1), (True, 2), (False, 7)],
+)
+def test_pool_entries_are_the_eligible_pool(
+    roster, org_tree, cast, monkeypatch, name_units_in_sql, chunk
+):
     if not name_units_in_sql:  # as with a scope of more units than the threshold
         monkeypatch.setattr(selectors, "_UNITS_NAMED_IN_SQL", 0)
+    monkeypatch.setattr(selectors, "_POOL_CHUNK", chunk)
     manager = cast.programme_manager
     today = timezone.localdate()
     campaigns = [
