@@ -8,6 +8,7 @@ the number of the web page ``/people/<id>/`` and what other endpoints take as ``
 """
 
 from django.db import IntegrityError
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
 
@@ -36,14 +37,18 @@ _STATUS = "personnel.record_status"
 
 def _require_perm(request, perm: str, doing: str) -> None:
     if not request.user.has_perm(perm):
-        raise ApiError(403, f"Your roles do not include {doing}.")
+        raise ApiError(403, _("Your roles do not include %(doing)s.") % {"doing": doing})
+
+
+def _one_of(values) -> str:
+    return _("One of: %(values)s") % {"values": ", ".join(values)}
 
 
 def _visible(request, pk: int) -> Employment:
-    _require_perm(request, _VIEW, "viewing people")
+    _require_perm(request, _VIEW, _("viewing people"))
     employment = selectors.employment_get(request.user, pk)
     if employment is None:
-        raise ApiError(404, f"No person with id {pk} within your jurisdiction.")
+        raise ApiError(404, _("No person with id %(id)s within your jurisdiction.") % {"id": pk})
     return employment
 
 
@@ -59,8 +64,8 @@ def _fresh(pk: int) -> Employment:
 def _unit_error(code: str) -> ApiError:
     return ApiError(
         422,
-        f"There is no unit with code {code!r}.",
-        [{"field": "unit", "message": f"No unit with code {code!r}."}],
+        _("There is no unit with code %(code)s.") % {"code": repr(code)},
+        [{"field": "unit", "message": _("No unit with code %(code)s.") % {"code": repr(code)}}],
     )
 
 
@@ -69,14 +74,22 @@ def _rank_for(code: str, agency_id: int) -> Rank:
     if rank is None:
         raise ApiError(
             422,
-            f"The unit's agency has no rank with code {code!r}.",
-            [{"field": "rank", "message": f"No rank with code {code!r} in the unit's agency."}],
+            _("The unit's agency has no rank with code %(code)s.") % {"code": repr(code)},
+            [
+                {
+                    "field": "rank",
+                    "message": _("No rank with code %(code)s in the unit's agency.")
+                    % {"code": repr(code)},
+                }
+            ],
         )
     return rank
 
 
 def _duplicate(service_number: str) -> ApiError:
-    message = f"Service number {service_number} is already used in this agency."
+    message = _("Service number %(value)s is already used in this agency.") % {
+        "value": service_number
+    }
     return ApiError(409, message, [{"field": "service_number", "message": message}])
 
 
@@ -92,15 +105,16 @@ def _duplicate(service_number: str) -> ApiError:
 )
 def create_person(request, payload: PersonIn):
     user = request.user
-    _require_perm(request, _CHANGE, "adding people")
+    _require_perm(request, _CHANGE, _("adding people"))
     unit = Unit.objects.select_related("agency").filter(code=payload.unit.strip()).first()
     if unit is None:
         raise _unit_error(payload.unit)
     if not policies.can_add_person_in(user, unit):
         raise ApiError(
             403,
-            f"Unit {unit.code} is outside your jurisdiction: you may not add people there.",
-            [{"field": "unit", "message": "Outside your jurisdiction."}],
+            _("Unit %(code)s is outside your jurisdiction: you may not add people there.")
+            % {"code": unit.code},
+            [{"field": "unit", "message": _("Outside your jurisdiction.")}],
         )
     rank = _rank_for(payload.rank.strip(), unit.agency_id) if payload.rank.strip() else None
     service_number = payload.service_number.strip()
@@ -145,13 +159,13 @@ def create_person(request, payload: PersonIn):
 def list_people(
     request, q: str = "", unit: str = "", status: str = "", rank: str = "", sort: str = "name"
 ):
-    _require_perm(request, _VIEW, "viewing people")
+    _require_perm(request, _VIEW, _("viewing people"))
     for name, value in (("q", q), ("unit", unit), ("rank", rank)):
         if "\x00" in value:
             raise ApiError(
                 422,
-                f"The {name} parameter holds a NUL character.",
-                [{"field": name, "message": "NUL characters are not allowed."}],
+                _("The %(name)s parameter holds a NUL character.") % {"name": name},
+                [{"field": name, "message": _("NUL characters are not allowed.")}],
             )
     filter_unit = None
     if unit:
@@ -159,20 +173,20 @@ def list_people(
         if filter_unit is None:
             raise ApiError(
                 422,
-                f"No unit with code {unit!r} within your jurisdiction.",
-                [{"field": "unit", "message": "No such unit within your jurisdiction."}],
+                _("No unit with code %(code)s within your jurisdiction.") % {"code": repr(unit)},
+                [{"field": "unit", "message": _("No such unit within your jurisdiction.")}],
             )
     if status and status not in rules.STATUSES:
         raise ApiError(
             422,
-            f"Unknown status {status!r}.",
-            [{"field": "status", "message": "One of: " + ", ".join(rules.STATUSES)}],
+            _("Unknown status %(value)s.") % {"value": repr(status)},
+            [{"field": "status", "message": _one_of(rules.STATUSES)}],
         )
     if sort not in selectors.SORTS:
         raise ApiError(
             422,
-            f"Unknown sort {sort!r}.",
-            [{"field": "sort", "message": "One of: " + ", ".join(selectors.SORTS)}],
+            _("Unknown sort %(value)s.") % {"value": repr(sort)},
+            [{"field": "sort", "message": _one_of(selectors.SORTS)}],
         )
     return selectors.employments_for(
         request.user, q=q.strip(), unit=filter_unit, rank=rank.strip(), status=status, sort=sort
@@ -203,7 +217,7 @@ def get_person(request, id: int):  # noqa: A002 - the API's name
 def update_person(request, id: int, payload: PersonPatch):  # noqa: A002
     employment = _visible(request, id)
     if not policies.can_change_employment(request.user, employment):
-        raise ApiError(403, "Your roles do not include changing people in this unit.")
+        raise ApiError(403, _("Your roles do not include changing people in this unit."))
     changes = payload.dict(exclude_unset=True)
     for name in ("name_km", "sex", "national_id", "family_name", "given_name"):
         if name in changes and changes[name] is None:
@@ -225,7 +239,7 @@ def update_person(request, id: int, payload: PersonPatch):  # noqa: A002
 def record_status(request, id: int, payload: StatusIn):  # noqa: A002
     employment = _visible(request, id)
     if not policies.can_record_status(request.user, employment):
-        raise ApiError(403, "Your roles do not include recording status changes in this unit.")
+        raise ApiError(403, _("Your roles do not include recording status changes in this unit."))
     change = services.status_record(
         actor=request.user,
         employment=employment,
@@ -252,7 +266,7 @@ def change_employment(request, id: int, payload: EmploymentIn):  # noqa: A002
     user = request.user
     employment = _visible(request, id)
     if not policies.can_change_employment(user, employment):
-        raise ApiError(403, "Your roles do not include changing people in this unit.")
+        raise ApiError(403, _("Your roles do not include changing people in this unit."))
     unit = rank = None
     if payload.unit:
         unit = Unit.objects.filter(code=payload.unit.strip()).first()
@@ -261,8 +275,9 @@ def change_employment(request, id: int, payload: EmploymentIn):  # noqa: A002
         if not policies.can_add_person_in(user, unit):
             raise ApiError(
                 403,
-                f"Unit {unit.code} is outside your jurisdiction: no transfers there.",
-                [{"field": "unit", "message": "Outside your jurisdiction."}],
+                _("Unit %(code)s is outside your jurisdiction: no transfers there.")
+                % {"code": unit.code},
+                [{"field": "unit", "message": _("Outside your jurisdiction.")}],
             )
     if payload.rank:
         rank = _rank_for(payload.rank.strip(), employment.agency_id)

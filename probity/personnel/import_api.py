@@ -7,6 +7,7 @@ instead.
 
 from datetime import datetime
 
+from django.utils.translation import gettext as _
 from ninja import File, Router, Schema
 from ninja.files import UploadedFile
 
@@ -75,9 +76,9 @@ class ImportBatchOut(Schema):
 def import_people(request, file: File[UploadedFile] = None, dry_run: bool = False):
     user = request.user
     if not policies.can_import(user):
-        raise ApiError(403, "Your roles do not include importing people.")
+        raise ApiError(403, _("Your roles do not include importing people."))
     if file is None:
-        message = "Send the roster as the multipart field `file` (CSV or XLSX)."
+        message = _("Send the roster as the multipart field `file` (CSV or XLSX).")
         raise ApiError(422, message, [{"field": "file", "message": message}])
     try:
         batch = imports.store_upload(file, actor=user, dry_run=dry_run)
@@ -97,9 +98,11 @@ def import_people(request, file: File[UploadedFile] = None, dry_run: bool = Fals
             {"field": e["field"], "row": e["row"], "message": e["message"]}
             for e in imports.iter_errors(batch)
         ]
-        raise ApiError(422, batch.message or "The file has errors; nothing was imported.", errors)
+        raise ApiError(
+            422, batch.message or _("The file has errors; nothing was imported."), errors
+        )
     if batch.state != ImportBatch.State.DONE:
-        raise ApiError(500, batch.message or "The import failed; nothing was written.")
+        raise ApiError(500, batch.message or _("The import failed; nothing was written."))
     return {
         "created": batch.created,
         "updated": batch.updated,
@@ -118,7 +121,7 @@ def import_people(request, file: File[UploadedFile] = None, dry_run: bool = Fals
 def get_import(request, batch_id: int):
     batch = ImportBatch.objects.select_related("created_by").filter(pk=batch_id).first()
     if batch is None or not imports.can_view_batch(request.user, batch):
-        raise ApiError(404, f"No import #{batch_id} that you may see.")
+        raise ApiError(404, _("No import #%(id)s that you may see.") % {"id": batch_id})
     return {
         "id": batch.pk,
         "file_name": batch.file_name,

@@ -6,6 +6,9 @@ No ORM here: plain values in, plain answers out, tested exhaustively.
 from dataclasses import dataclass
 from datetime import date
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 ACTIVE = "active"
 SUSPENDED = "suspended"
 REMOVED = "removed_from_position"
@@ -40,8 +43,25 @@ def current_status(events: list[StatusEvent], *, on: date) -> str | None:
     return max(in_force, key=lambda e: (e.effective_date, e.seq)).status
 
 
-def _words(status: str) -> str:
-    return status.replace("_", " ")
+# A status as a word inside a sentence ("the person is already suspended").
+_STATUS_WORDS = {
+    ACTIVE: pgettext_lazy("status in a sentence", "active"),
+    SUSPENDED: pgettext_lazy("status in a sentence", "suspended"),
+    REMOVED: pgettext_lazy("status in a sentence", "removed from position"),
+    DEMOTED: pgettext_lazy("status in a sentence", "demoted"),
+    DISMISSED: pgettext_lazy("status in a sentence", "dismissed"),
+    RESIGNED: pgettext_lazy("status in a sentence", "resigned"),
+    RETIRED: pgettext_lazy("status in a sentence", "retired"),
+    DECEASED: pgettext_lazy("status in a sentence", "deceased"),
+}
+
+
+def status_words(status: str) -> str:
+    """A status as a word inside a sentence, in the active language."""
+    return str(_STATUS_WORDS.get(status, status.replace("_", " ")))
+
+
+_words = status_words
 
 
 def transition_error(current: str | None, new: str, *, reinstatement: bool) -> str | None:
@@ -58,40 +78,42 @@ def transition_error(current: str | None, new: str, *, reinstatement: bool) -> s
     - A reinstatement is only for someone who is separated, and it makes them active.
     """
     if new not in STATUSES:
-        return f"unknown status {new!r}"
+        return _("unknown status %(status)s") % {"status": repr(new)}
     if current is not None and current not in STATUSES:
-        return f"unknown current status {current!r}"
+        return _("unknown current status %(status)s") % {"status": repr(current)}
     if reinstatement and new != ACTIVE:
-        return "a reinstatement makes a person active"
+        return _("a reinstatement makes a person active")
     if current in FINAL:
-        return "no status can follow deceased"
+        return _("no status can follow deceased")
     if reinstatement and current not in SEPARATED:
-        return "only a dismissed, resigned or retired person can be reinstated"
+        return _("only a dismissed, resigned or retired person can be reinstated")
     if current is None:
-        return None if new == ACTIVE else "the first status of an employment must be active"
+        return None if new == ACTIVE else _("the first status of an employment must be active")
     if new == current:
-        return f"the person is already {_words(current)}"
+        return _("the person is already %(status)s") % {"status": _words(current)}
     if current in SEPARATED:
         if new == ACTIVE:
             return (
                 None
                 if reinstatement
-                else f"a {current} person becomes active again only by a recorded reinstatement"
+                else _("a %(status)s person becomes active again only by a recorded reinstatement")
+                % {"status": _words(current)}
             )
         if new in IN_SERVICE:
-            return f"a {current} person is no longer in service"
+            return _("a %(status)s person is no longer in service") % {"status": _words(current)}
         if new in (RESIGNED, RETIRED):
-            return f"a {current} person has already left the service"
+            return _("a %(status)s person has already left the service") % {
+                "status": _words(current)
+            }
     return None
 
 
 def chronology_error(latest: date | None, new: date) -> str | None:
     """History is kept in order: a change cannot take effect before the last recorded one."""
     if latest is not None and new < latest:
-        return (
-            f"the change would take effect on {new.isoformat()}, before the last recorded "
-            f"change ({latest.isoformat()})"
-        )
+        return _(
+            "the change would take effect on %(new)s, before the last recorded change (%(latest)s)"
+        ) % {"new": new.isoformat(), "latest": latest.isoformat()}
     return None
 
 
@@ -99,7 +121,7 @@ def employment_change_error(status: str | None) -> str | None:
     """Transfers, rank and position changes apply only to someone in service on that day
     (``status`` is the status in force on the change's effective date)."""
     if status is None:
-        return "the employment had not started on that day"
+        return _("the employment had not started on that day")
     if status not in IN_SERVICE:
-        return f"a {_words(status)} person is no longer in service"
+        return _("a %(status)s person is no longer in service") % {"status": _words(status)}
     return None

@@ -9,6 +9,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from probity.audit.services import audit_record, snapshot
 from probity.core.khmer import normalise
@@ -50,13 +52,23 @@ def _check_national_id(person: Person) -> None:
         others = others.exclude(pk=person.pk)
     if others.exists():
         raise ValidationError(
-            {"national_id": f"National ID {person.national_id} belongs to another person."}
+            {
+                "national_id": _("National ID %(value)s belongs to another person.")
+                % {"value": person.national_id}
+            }
         )
 
 
 def _check_unit_open(unit) -> None:
     if not unit.active:
-        raise ValidationError({"unit": f"The unit {unit.code} is closed."})
+        raise ValidationError({"unit": _("The unit %(code)s is closed.") % {"code": unit.code}})
+
+
+def _sentence(problem: str) -> str:
+    """A rule's answer (a lower-case clause) as a sentence: capitalised, with its full stop."""
+    return pgettext("a rule's answer as a sentence", "%(clause)s.") % {
+        "clause": problem[0].upper() + problem[1:]
+    }
 
 
 def _latest_status(employment: Employment) -> StatusChange | None:
@@ -96,10 +108,13 @@ def person_create(
     service_number = service_number.strip()
     if Employment.objects.filter(agency=unit.agency_id, service_number=service_number).exists():
         raise ValidationError(
-            {"service_number": f"Service number {service_number} is already used in this agency."}
+            {
+                "service_number": _("Service number %(value)s is already used in this agency.")
+                % {"value": service_number}
+            }
         )
     if rank is not None and rank.agency_id != unit.agency_id:
-        raise ValidationError({"rank": "The rank belongs to another agency than the unit."})
+        raise ValidationError({"rank": _("The rank belongs to another agency than the unit.")})
     person.save()
     effective = start_date or timezone.localdate()
     employment = Employment(
@@ -148,7 +163,9 @@ def person_update(*, actor, person: Person, import_batch: ImportBatch | None = N
     """Correct a person's identity (names, sex, date of birth, national ID)."""
     unknown = set(changes) - set(PERSON_FIELDS)
     if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+        raise ValidationError(
+            _("Cannot change %(fields)s here.") % {"fields": ", ".join(sorted(unknown))}
+        )
     person = Person.objects.select_for_update().get(pk=person.pk)
     before = snapshot(person, PERSON_FIELDS)
     for name, value in changes.items():
@@ -207,14 +224,14 @@ def employment_change(
     if unit is not None and unit.pk != employment.unit_id:
         if unit.agency_id != employment.agency_id:
             raise ValidationError(
-                {"unit": "A transfer stays within the agency; use a new employment otherwise."}
+                {"unit": _("A transfer stays within the agency; use a new employment otherwise.")}
             )
         _check_unit_open(unit)
         changes.append((EmploymentEvent.Kind.TRANSFER, "unit", employment.unit.code, unit.code))
         employment.unit = unit
     if rank is not None and rank.pk != employment.rank_id:
         if rank.agency_id != employment.agency_id:
-            raise ValidationError({"rank": "The rank belongs to another agency."})
+            raise ValidationError({"rank": _("The rank belongs to another agency.")})
         old = employment.rank.code if employment.rank_id else ""
         changes.append((EmploymentEvent.Kind.RANK, "rank", old, rank.code))
         employment.rank = rank
@@ -233,7 +250,7 @@ def employment_change(
     ]
     problem = rules.employment_change_error(rules.current_status(history, on=effective_date))
     if problem:
-        raise ValidationError({"effective_date": problem[0].upper() + problem[1:] + "."})
+        raise ValidationError({"effective_date": _sentence(problem)})
     before = snapshot(Employment.objects.get(pk=employment.pk))
     employment.save()
     for kind, field, old, new in changes:
@@ -279,9 +296,9 @@ def status_record(
         latest.status if latest else None, status, reinstatement=reinstatement
     )
     if problem:
-        raise ValidationError({"status": problem[0].upper() + problem[1:] + "."})
+        raise ValidationError({"status": _sentence(problem)})
     if (status != rules.ACTIVE or reinstatement) and not reason.strip():
-        raise ValidationError({"reason": "Give the reason for this status."})
+        raise ValidationError({"reason": _("Give the reason for this status.")})
     change = StatusChange.objects.create(
         employment=employment,
         status=status,

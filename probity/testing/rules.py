@@ -25,6 +25,9 @@ from itertools import repeat
 from math import ceil, isqrt
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 # --- panels (DOMAIN.md §1) ------------------------------------------------------------------
 
 #: The default urine panel: HHS Mandatory Guidelines, effective 7 July 2025. ng/mL.
@@ -96,69 +99,95 @@ def panel_definition_errors(definition: object) -> list[str]:
     thresholds with exactly the keys of the default panel.
     """
     if not isinstance(definition, dict):
-        return ["The definition must be a JSON object."]
+        return [_("The definition must be a JSON object.")]
     errors: list[str] = []
     groups = definition.get("groups")
     if not isinstance(groups, list) or not groups:
-        errors.append("The panel needs at least one initial test group in 'groups'.")
+        errors.append(_("The panel needs at least one initial test group in 'groups'."))
         groups = []
     group_codes: set[str] = set()
     analyte_codes: set[str] = set()
     for index, group in enumerate(groups, start=1):
         where = f"groups[{index}]"
         if not isinstance(group, dict):
-            errors.append(f"{where} must be an object.")
+            errors.append(_("%(where)s must be an object.") % {"where": where})
             continue
         code = group.get("code")
         if not isinstance(code, str) or not code.strip():
-            errors.append(f"{where}: 'code' is missing.")
+            errors.append(_("%(where)s: 'code' is missing.") % {"where": where})
         elif code in group_codes:
-            errors.append(f"{where}: the group code {code} appears twice.")
+            errors.append(
+                _("%(where)s: the group code %(code)s appears twice.")
+                % {"where": where, "code": code}
+            )
         else:
             group_codes.add(code)
         if not _positive_number(group.get("initial_cutoff")):
-            errors.append(f"{where} ({code}): 'initial_cutoff' must be a number above zero.")
+            errors.append(
+                _("%(where)s (%(code)s): 'initial_cutoff' must be a number above zero.")
+                % {"where": where, "code": code}
+            )
         analytes = group.get("analytes")
         if not isinstance(analytes, list) or not analytes:
-            errors.append(f"{where} ({code}): at least one confirmatory analyte is needed.")
+            errors.append(
+                _("%(where)s (%(code)s): at least one confirmatory analyte is needed.")
+                % {"where": where, "code": code}
+            )
             continue
         for a_index, analyte in enumerate(analytes, start=1):
             a_where = f"{where}.analytes[{a_index}]"
             if not isinstance(analyte, dict):
-                errors.append(f"{a_where} must be an object.")
+                errors.append(_("%(where)s must be an object.") % {"where": a_where})
                 continue
             a_code = analyte.get("code")
             if not isinstance(a_code, str) or not a_code.strip():
-                errors.append(f"{a_where}: 'code' is missing.")
+                errors.append(_("%(where)s: 'code' is missing.") % {"where": a_where})
             elif a_code in analyte_codes:
-                errors.append(f"{a_where}: the analyte {a_code} appears in two groups.")
+                errors.append(
+                    _("%(where)s: the analyte %(code)s appears in two groups.")
+                    % {"where": a_where, "code": a_code}
+                )
             else:
                 analyte_codes.add(a_code)
             if not _positive_number(analyte.get("cutoff")):
-                errors.append(f"{a_where} ({a_code}): 'cutoff' must be a number above zero.")
+                errors.append(
+                    _("%(where)s (%(code)s): 'cutoff' must be a number above zero.")
+                    % {"where": a_where, "code": a_code}
+                )
     for r_index, rule in enumerate(definition.get("requires") or [], start=1):
         r_where = f"requires[{r_index}]"
         if not isinstance(rule, dict):
-            errors.append(f"{r_where} must be an object.")
+            errors.append(_("%(where)s must be an object.") % {"where": r_where})
             continue
         for key in ("analyte", "other"):
             if rule.get(key) not in analyte_codes:
-                errors.append(f"{r_where}: '{key}' must name an analyte of the panel.")
+                errors.append(
+                    _("%(where)s: '%(key)s' must name an analyte of the panel.")
+                    % {"where": r_where, "key": key}
+                )
         if not _positive_number(rule.get("minimum")):
-            errors.append(f"{r_where}: 'minimum' must be a number above zero.")
+            errors.append(
+                _("%(where)s: 'minimum' must be a number above zero.") % {"where": r_where}
+            )
     validity = definition.get("validity")
     if not isinstance(validity, dict):
-        errors.append("'validity' must hold the validity thresholds.")
+        errors.append(_("'validity' must hold the validity thresholds."))
     else:
         missing = sorted(VALIDITY_KEYS - set(validity))
         unknown = sorted(set(validity) - VALIDITY_KEYS)
         if missing:
-            errors.append("Validity thresholds missing: " + ", ".join(missing) + ".")
+            errors.append(
+                _("Validity thresholds missing: %(keys)s.") % {"keys": ", ".join(missing)}
+            )
         if unknown:
-            errors.append("Unknown validity thresholds: " + ", ".join(unknown) + ".")
+            errors.append(
+                _("Unknown validity thresholds: %(keys)s.") % {"keys": ", ".join(unknown)}
+            )
         for key in sorted(VALIDITY_KEYS & set(validity)):
             if not _positive_number(validity[key]):
-                errors.append(f"validity.{key} must be a number above zero.")
+                errors.append(
+                    _("%(where)s must be a number above zero.") % {"where": f"validity.{key}"}
+                )
     return errors
 
 
@@ -216,9 +245,9 @@ def seed_commitment(seed: str) -> str:
 
 def seed_error(seed: str) -> str | None:
     if not isinstance(seed, str) or not 16 <= len(seed) <= 128:
-        return "A seed is 16 to 128 characters."
+        return _("A seed is 16 to 128 characters.")
     if not all(c in "0123456789abcdef" for c in seed):
-        return "A seed is written in lower-case hexadecimal digits (0-9, a-f)."
+        return _("A seed is written in lower-case hexadecimal digits (0-9, a-f).")
     return None
 
 
@@ -271,7 +300,7 @@ def pool_parse(text: bytes) -> list[PoolEntry]:
     if not text:
         return []
     if not text.endswith(b"\n"):
-        raise ValueError("The pool snapshot does not end with a newline.")
+        raise ValueError(_("The pool snapshot does not end with a newline."))
     decoded = text.decode("utf-8")
     with gc_paused():
         lines = decoded.split("\n")
@@ -293,7 +322,9 @@ def pool_parse(text: bytes) -> list[PoolEntry]:
         increasing = list(map(operator.lt, keys, keys[1:]))
         if not all(increasing):
             number = increasing.index(False) + 2
-            raise ValueError(f"Line {number} of the pool snapshot is out of order.")
+            raise ValueError(
+                _("Line %(number)s of the pool snapshot is out of order.") % {"number": number}
+            )
         # tuple.__new__ straight from C: PoolEntry(...) would call its Python __new__ each time.
         return list(
             map(
@@ -307,8 +338,10 @@ def _pool_malformed(lines: list[str]) -> None:
     for number, line in enumerate(lines, start=1):
         parts = line.split("\t")
         if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
-            raise ValueError(f"Line {number} of the pool snapshot is malformed.")
-    raise ValueError("The pool snapshot is malformed.")  # pragma: no cover
+            raise ValueError(
+                _("Line %(number)s of the pool snapshot is malformed.") % {"number": number}
+            )
+    raise ValueError(_("The pool snapshot is malformed."))  # pragma: no cover
 
 
 def _score(prefix: bytes, label: str) -> bytes:
@@ -468,6 +501,22 @@ def specimen_id_valid(text: str) -> bool:
 
 CUSTODY_EVENTS = ("sealed", "handed_over", "received", "aliquoted", "stored", "disposed")
 
+#: The events as words inside a sentence ("a bottle cannot be stored right after ...").
+_CUSTODY_WORDS = {
+    "sealed": pgettext_lazy("custody event in a sentence", "sealed"),
+    "handed_over": pgettext_lazy("custody event in a sentence", "handed over"),
+    "received": pgettext_lazy("custody event in a sentence", "received"),
+    "aliquoted": pgettext_lazy("custody event in a sentence", "aliquoted"),
+    "stored": pgettext_lazy("custody event in a sentence", "stored"),
+    "disposed": pgettext_lazy("custody event in a sentence", "disposed"),
+}
+#: The previous event as the English sentence has always named it (its code, underscore
+#: included: tests hold that text); translated like the others.
+_PREVIOUS_WORDS = {
+    **_CUSTODY_WORDS,
+    "handed_over": pgettext_lazy("custody event in a sentence", "handed_over"),
+}
+
 #: Which event may follow which on one bottle. ``None`` is the bottle's first event.
 _NEXT_EVENTS = {
     None: {"sealed"},
@@ -493,25 +542,31 @@ CLOCK_SKEW = timedelta(minutes=5)
 def custody_sequence_error(previous: str | None, event: str) -> str | None:
     """Why ``event`` cannot follow ``previous`` on a bottle, or ``None``."""
     if event not in CUSTODY_EVENTS:
-        return f"Unknown custody event {event!r}; use one of: " + ", ".join(CUSTODY_EVENTS) + "."
+        return _("Unknown custody event %(event)s; use one of: %(events)s.") % {
+            "event": repr(event),
+            "events": ", ".join(CUSTODY_EVENTS),
+        }
     if event in _NEXT_EVENTS[previous]:
         return None
     if previous == "disposed":
-        return "The bottle has been disposed of: nothing can happen to it any more."
+        return _("The bottle has been disposed of: nothing can happen to it any more.")
     if previous is None:
-        return "A bottle's first custody event is its sealing at collection."
-    return f"A bottle cannot be {event.replace('_', ' ')} right after being {previous}."
+        return _("A bottle's first custody event is its sealing at collection.")
+    return _("A bottle cannot be %(event)s right after being %(previous)s.") % {
+        "event": _CUSTODY_WORDS[event],
+        "previous": _PREVIOUS_WORDS[previous],
+    }
 
 
 def custody_time_error(
     at: datetime, *, previous_at: datetime | None, collected_at: datetime, now: datetime
 ) -> str | None:
     if at > now + CLOCK_SKEW:
-        return "The time of a custody event cannot be in the future."
+        return _("The time of a custody event cannot be in the future.")
     if at < collected_at:
-        return "A custody event cannot come before the collection."
+        return _("A custody event cannot come before the collection.")
     if previous_at is not None and at < previous_at:
-        return "A custody event cannot come before the bottle's previous event."
+        return _("A custody event cannot come before the bottle's previous event.")
     return None
 
 
@@ -574,25 +629,25 @@ def collection_errors(
     if refused:
         return errors
     if not identity_checked:
-        errors["identity_checked"] = "Check the donor's identity before collecting."
+        errors["identity_checked"] = _("Check the donor's identity before collecting.")
     if not collector_confirmed:
-        errors["collector_confirmed"] = "The collector must confirm the collection."
+        errors["collector_confirmed"] = _("The collector must confirm the collection.")
     if not donor_confirmed:
-        errors["donor_confirmed"] = (
+        errors["donor_confirmed"] = _(
             "The donor must confirm the collection; if they will not, record a refusal."
         )
     if volume_a_ml is not None and volume_a_ml < 0:
-        errors["volume_a_ml"] = "A volume cannot be negative."
+        errors["volume_a_ml"] = _("A volume cannot be negative.")
     if volume_b_ml is not None and volume_b_ml < 0:
-        errors["volume_b_ml"] = "A volume cannot be negative."
+        errors["volume_b_ml"] = _("A volume cannot be negative.")
     if not split and volume_b_ml:
-        errors["volume_b_ml"] = "There is no bottle B when the specimen is not split."
+        errors["volume_b_ml"] = _("There is no bottle B when the specimen is not split.")
     volumes_ok = "volume_a_ml" not in errors and "volume_b_ml" not in errors
     if volume_a_ml is not None and minimum_volume_ml and volumes_ok:
         total = volume_a_ml + (volume_b_ml or 0)
         if total < minimum_volume_ml:
-            errors["volume_a_ml"] = (
-                f"{total} mL is less than the {minimum_volume_ml} mL needed: wait for a "
+            errors["volume_a_ml"] = _(
+                "%(total)s mL is less than the %(minimum)s mL needed: wait for a "
                 "sufficient specimen (up to 3 hours) or record a refusal with its reason."
-            )
+            ) % {"total": total, "minimum": minimum_volume_ml}
     return errors

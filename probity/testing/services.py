@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from probity.audit.services import audit_record, snapshot
 from probity.personnel import rules as personnel_rules
@@ -60,7 +61,9 @@ def panel_create(
     """A new panel with its first version."""
     code = code.strip()
     if Panel.objects.filter(code=code).exists():
-        raise ValidationError({"code": f"A panel with code {code} already exists."})
+        raise ValidationError(
+            {"code": _("A panel with code %(code)s already exists.") % {"code": code}}
+        )
     _check_definition(definition)
     if is_default:
         Panel.objects.filter(is_default=True).update(is_default=False)
@@ -110,10 +113,10 @@ def panel_version_add(
     if latest is not None and effective_from < latest.effective_from:
         raise ValidationError(
             {
-                "effective_from": (
-                    f"A new version cannot take effect before version {latest.version} "
-                    f"({latest.effective_from:%Y-%m-%d})."
+                "effective_from": _(
+                    "A new version cannot take effect before version %(version)s (%(date)s)."
                 )
+                % {"version": latest.version, "date": f"{latest.effective_from:%Y-%m-%d}"}
             }
         )
     version = PanelVersion.objects.create(
@@ -142,7 +145,7 @@ def panel_assign(*, actor, panel: Panel, agencies, is_default: bool | None = Non
     if is_default is False and panel.is_default:
         raise ValidationError(
             {
-                "is_default": (
+                "is_default": _(
                     "This is the installation's default panel: make another panel the default "
                     "instead, so that every agency keeps a panel."
                 )
@@ -225,29 +228,31 @@ def _campaign_snapshot(campaign: Campaign) -> dict:
 def _check_campaign(campaign: Campaign, scope_units, provinces) -> None:
     errors: dict[str, str] = {}
     if campaign.unit.agency_id != campaign.agency_id:
-        errors["unit"] = "The organising unit belongs to another agency."
+        errors["unit"] = _("The organising unit belongs to another agency.")
     for unit in scope_units:
         if not unit.path.startswith(campaign.unit.path):
-            errors["scope_units"] = f"Unit {unit.code} is not under the organising unit."
+            errors["scope_units"] = _("Unit %(code)s is not under the organising unit.") % {
+                "code": unit.code
+            }
     if campaign.mode == Campaign.Mode.RANDOM:
         if campaign.rate_percent is None or not 0 < campaign.rate_percent <= 100:
-            errors["rate_percent"] = (
+            errors["rate_percent"] = _(
                 "A random campaign needs a rate per draw above 0 and up to 100 %."
             )
     elif campaign.rate_percent is not None:
-        errors["rate_percent"] = "Only a random campaign has a rate per draw."
+        errors["rate_percent"] = _("Only a random campaign has a rate per draw.")
     if not 0 < campaign.target_coverage_percent <= 100:
-        errors["target_coverage_percent"] = "The target coverage is above 0 and up to 100 %."
+        errors["target_coverage_percent"] = _("The target coverage is above 0 and up to 100 %.")
     if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
-        errors["ends_on"] = "The campaign cannot end before it starts."
+        errors["ends_on"] = _("The campaign cannot end before it starts.")
     if campaign.panel_id and campaign.panel.versions.count() == 0:
-        errors["panel"] = "The panel has no version yet."
+        errors["panel"] = _("The panel has no version yet.")
     if campaign.depends_on_id:
         seen = {campaign.pk}
         other = campaign.depends_on
         while other is not None:
             if other.pk in seen:
-                errors["depends_on"] = "A campaign cannot wait on itself, even through others."
+                errors["depends_on"] = _("A campaign cannot wait on itself, even through others.")
                 break
             seen.add(other.pk)
             other = other.depends_on
@@ -280,7 +285,9 @@ def campaign_create(
 ) -> Campaign:
     code = code.strip()
     if Campaign.objects.filter(code=code).exists():
-        raise ValidationError({"code": f"A campaign with code {code} already exists."})
+        raise ValidationError(
+            {"code": _("A campaign with code %(code)s already exists.") % {"code": code}}
+        )
     campaign = Campaign(
         code=code,
         name_en=name_en.strip(),
@@ -319,11 +326,13 @@ def campaign_update(*, actor, campaign: Campaign, scope_units=None, provinces=No
     """Change a draft campaign (its scope and rules are fixed once it starts)."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.DRAFT:
-        raise ValidationError("Only a draft campaign can be changed; this one has started.")
+        raise ValidationError(_("Only a draft campaign can be changed; this one has started."))
     allowed = set(CAMPAIGN_FIELDS) - {"state", "code"}
     unknown = set(changes) - allowed
     if unknown:
-        raise ValidationError(f"Cannot change {', '.join(sorted(unknown))} here.")
+        raise ValidationError(
+            _("Cannot change %(fields)s here.") % {"fields": ", ".join(sorted(unknown))}
+        )
     before = _campaign_snapshot(campaign)
     for name, value in changes.items():
         setattr(campaign, name, value)
@@ -347,13 +356,19 @@ def campaign_update(*, actor, campaign: Campaign, scope_units=None, provinces=No
 def campaign_start_error(campaign: Campaign) -> str | None:
     """Why a campaign cannot start now, or ``None``."""
     if campaign.state != Campaign.State.DRAFT:
-        return f"The campaign is {campaign.get_state_display().lower()}, not a draft."
+        return _("The campaign is %(state)s, not a draft.") % {
+            "state": campaign.get_state_display().lower()
+        }
     dependency = campaign.depends_on
     if dependency is not None and dependency.state != Campaign.State.COMPLETE:
-        return (
-            f"This campaign starts only after {dependency.code} ({dependency.name_en}) is "
-            f"complete, and that campaign is {dependency.get_state_display().lower()}."
-        )
+        return _(
+            "This campaign starts only after %(code)s (%(name)s) is complete, and that "
+            "campaign is %(state)s."
+        ) % {
+            "code": dependency.code,
+            "name": dependency.name,
+            "state": dependency.get_state_display().lower(),
+        }
     return None
 
 
@@ -391,7 +406,7 @@ def campaign_start(*, actor, campaign: Campaign) -> Campaign:
 def campaign_complete(*, actor, campaign: Campaign) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.ACTIVE:
-        raise ValidationError("Only an active campaign can be completed.")
+        raise ValidationError(_("Only an active campaign can be completed."))
     return _transition(
         actor=actor,
         campaign=campaign,
@@ -405,9 +420,12 @@ def campaign_complete(*, actor, campaign: Campaign) -> Campaign:
 def campaign_cancel(*, actor, campaign: Campaign, reason: str) -> Campaign:
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state in (Campaign.State.COMPLETE, Campaign.State.CANCELLED):
-        raise ValidationError(f"The campaign is already {campaign.get_state_display().lower()}.")
+        raise ValidationError(
+            _("The campaign is already %(state)s.")
+            % {"state": campaign.get_state_display().lower()}
+        )
     if not reason.strip():
-        raise ValidationError({"reason": "Say why the campaign is cancelled."})
+        raise ValidationError({"reason": _("Say why the campaign is cancelled.")})
     campaign.state = Campaign.State.CANCELLED
     campaign.save(update_fields=["state"])
     audit_record(
@@ -436,20 +454,22 @@ def draw_commit(
     it is 32 random bytes."""
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.mode != Campaign.Mode.RANDOM:
-        raise ValidationError("Only a random campaign has draws; this one tests everyone in scope.")
+        raise ValidationError(
+            _("Only a random campaign has draws; this one tests everyone in scope.")
+        )
     if campaign.state != Campaign.State.ACTIVE:
-        raise ValidationError("Draws are made only while the campaign is active.")
+        raise ValidationError(_("Draws are made only while the campaign is active."))
     if campaign.draws.filter(state=Draw.State.COMMITTED).exists():
-        raise ValidationError("A committed draw is waiting: make it before committing another.")
+        raise ValidationError(_("A committed draw is waiting: make it before committing another."))
     seed = (seed or "").strip().lower() or rules.new_seed()
     error = rules.seed_error(seed)
     if error:
         raise ValidationError({"seed": error})
     if sample_size is not None and sample_size < 1:
-        raise ValidationError({"sample_size": "Select at least one person."})
+        raise ValidationError({"sample_size": _("Select at least one person.")})
     rate = rate_percent if rate_percent is not None else campaign.rate_percent
     if sample_size is None and (rate is None or not 0 < rate <= 100):
-        raise ValidationError({"rate_percent": "The rate is above 0 and up to 100 %."})
+        raise ValidationError({"rate_percent": _("The rate is above 0 and up to 100 %.")})
     number = (campaign.draws.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     draw = Draw.objects.create(
         campaign=campaign,
@@ -485,13 +505,13 @@ def draw_perform(*, actor, draw: Draw) -> Draw:
     """Freeze the pool, reveal the seed and select. Deterministic from the two."""
     draw = Draw.objects.select_for_update().select_related("campaign__unit").get(pk=draw.pk)
     if draw.state != Draw.State.COMMITTED:
-        raise ValidationError("This draw has already been made.")
+        raise ValidationError(_("This draw has already been made."))
     if draw.campaign.state != Campaign.State.ACTIVE:
-        raise ValidationError("Draws are made only while the campaign is active.")
+        raise ValidationError(_("Draws are made only while the campaign is active."))
     with rules.gc_paused():  # a million entries: no cyclic collection while they live
         entries = selectors.pool_entries(draw.campaign)  # sorted by key
         if not entries:
-            raise ValidationError("Nobody is eligible in the campaign's scope today.")
+            raise ValidationError(_("Nobody is eligible in the campaign's scope today."))
         text = rules.pool_text(entries)
         # SHA-256 and gzip release the GIL: they run beside the draw, on another core.
         freezing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="draw-freeze")
@@ -591,13 +611,13 @@ def selection_excuse(*, actor, selection: Selection, reason: str) -> Selection |
     a two-stage draw) is called in and returned, or ``None`` when none is left."""
     selection = Selection.objects.select_for_update().select_related("draw").get(pk=selection.pk)
     if not reason.strip():
-        raise ValidationError({"reason": "An excusal needs its reason."})
+        raise ValidationError({"reason": _("An excusal needs its reason.")})
     if selection.excused:
-        raise ValidationError("This person is already excused.")
+        raise ValidationError(_("This person is already excused."))
     if not selection.to_test:
-        raise ValidationError("Only a person to be tested can be excused.")
+        raise ValidationError(_("Only a person to be tested can be excused."))
     if Collection.objects.filter(selection=selection).exists():
-        raise ValidationError("This person has already been tested or refused.")
+        raise ValidationError(_("This person has already been tested or refused."))
     selection.excused = True
     selection.excusal_reason = reason.strip()
     selection.excused_by = actor
@@ -641,11 +661,11 @@ def session_create(
 ) -> CollectionSession:
     if campaign is not None:
         if campaign.state != Campaign.State.ACTIVE:
-            raise ValidationError({"campaign": "The campaign is not active."})
+            raise ValidationError({"campaign": _("The campaign is not active.")})
         if unit.agency_id != campaign.agency_id:
-            raise ValidationError({"unit": "The unit is not in the campaign's agency."})
+            raise ValidationError({"unit": _("The unit is not in the campaign's agency.")})
     if not site.strip():
-        raise ValidationError({"site": "Say where the collection takes place."})
+        raise ValidationError({"site": _("Say where the collection takes place.")})
     session = CollectionSession.objects.create(
         campaign=campaign,
         unit=unit,
@@ -669,7 +689,7 @@ def session_create(
 def session_set_team(*, actor, session: CollectionSession, team) -> CollectionSession:
     members = list(team)
     if not members:
-        raise ValidationError({"team": "A session needs at least one collector."})
+        raise ValidationError({"team": _("A session needs at least one collector.")})
     before = sorted(session.team.values_list("username", flat=True))
     session.team.set(members)
     audit_record(
@@ -688,7 +708,7 @@ def session_add_people(
 ) -> int:
     """Put people on a session's list (once each); returns how many were added."""
     if session.state == CollectionSession.State.CLOSED:
-        raise ValidationError("The session is closed.")
+        raise ValidationError(_("The session is closed."))
     listed = set(session.entries.values_list("employment_id", flat=True))
     by_employment = {s.employment_id: s for s in (selections or [])}
     added = []
@@ -697,7 +717,8 @@ def session_add_people(
             continue
         if not employment.unit.path.startswith(session.unit.path):
             raise ValidationError(
-                f"{employment.service_number} is not in the unit visited ({session.unit.code})."
+                _("%(number)s is not in the unit visited (%(unit)s).")
+                % {"number": employment.service_number, "unit": session.unit.code}
             )
         listed.add(employment.pk)
         added.append(
@@ -723,7 +744,7 @@ def session_add_people(
 def session_add_draw(*, actor, session: CollectionSession, draw: Draw) -> int:
     """Put a draw's people to be tested (in the session's unit subtree) on its list."""
     if session.campaign_id != draw.campaign_id:
-        raise ValidationError("The draw belongs to another campaign than the session.")
+        raise ValidationError(_("The draw belongs to another campaign than the session."))
     selections = list(selectors.session_entries_to_add(session, draw))
     return session_add_people(
         actor=actor,
@@ -737,7 +758,7 @@ def session_add_draw(*, actor, session: CollectionSession, draw: Draw) -> int:
 @transaction.atomic
 def session_set_state(*, actor, session: CollectionSession, state: str) -> CollectionSession:
     if state not in CollectionSession.State.values:
-        raise ValidationError({"state": f"Unknown state {state!r}."})
+        raise ValidationError({"state": _("Unknown state %(state)s.") % {"state": repr(state)}})
     before = {"state": session.state}
     session.state = state
     session.save(update_fields=["state"])
@@ -758,10 +779,15 @@ def _resolve_panel(*, employment, campaign, panel: Panel | None, on: date) -> Pa
     panel = panel or (campaign.panel if campaign and campaign.panel_id else None)
     panel = panel or selectors.panel_for_agency(employment.agency)
     if panel is None:
-        raise ValidationError({"panel": "No drug panel is configured for this agency."})
+        raise ValidationError({"panel": _("No drug panel is configured for this agency.")})
     version = selectors.panel_version_on(panel, on)
     if version is None:
-        raise ValidationError({"panel": f"Panel {panel.code} has no version in force on {on}."})
+        raise ValidationError(
+            {
+                "panel": _("Panel %(code)s has no version in force on %(date)s.")
+                % {"code": panel.code, "date": on}
+            }
+        )
     return version
 
 
@@ -769,29 +795,38 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
     errors: dict[str, str] = {}
     if campaign is not None:
         if campaign.state != Campaign.State.ACTIVE:
-            errors["campaign"] = f"Campaign {campaign.code} is not active."
+            errors["campaign"] = _("Campaign %(code)s is not active.") % {"code": campaign.code}
         elif campaign.agency_id != employment.agency_id:
-            errors["campaign"] = f"Campaign {campaign.code} is for another agency."
+            errors["campaign"] = _("Campaign %(code)s is for another agency.") % {
+                "code": campaign.code
+            }
     if session is not None:
         if session.state == CollectionSession.State.CLOSED:
-            errors["session"] = "The session is closed."
+            errors["session"] = _("The session is closed.")
         if campaign is not None and session.campaign_id not in (None, campaign.pk):
-            errors["session"] = "The session belongs to another campaign."
+            errors["session"] = _("The session belongs to another campaign.")
     if selection is not None and selection.employment_id != employment.pk:
-        errors["selection"] = "The selection is for another person."
+        errors["selection"] = _("The selection is for another person.")
     elif (
         selection is not None
         and campaign is not None
         and (selection.draw.campaign_id != campaign.pk)
     ):
-        errors["selection"] = "The selection belongs to another campaign."
+        errors["selection"] = _("The selection belongs to another campaign.")
     status = personnel_status_on(employment, timezone.localdate(collected_at))
     if status not in personnel_rules.IN_SERVICE:
-        errors["person"] = f"{employment.service_number} is not in service on that day" + (
-            f" (status: {status.replace('_', ' ')})." if status else "."
+        errors["person"] = (
+            _("%(number)s is not in service on that day (status: %(status)s).")
+            % {
+                "number": employment.service_number,
+                "status": personnel_rules.status_words(status),
+            }
+            if status
+            else _("%(number)s is not in service on that day.")
+            % {"number": employment.service_number}
         )
     if collected_at > timezone.now() + rules.CLOCK_SKEW:
-        errors["collected_at"] = "A collection cannot be recorded in the future."
+        errors["collected_at"] = _("A collection cannot be recorded in the future.")
     if errors:
         raise ValidationError(errors)
 
@@ -826,7 +861,9 @@ def _collector_for(actor, collectors) -> object | None:
 
 def _check_reason(reason: str) -> None:
     if reason not in Reason.values:
-        raise ValidationError({"reason": f"Unknown reason {reason!r}."})
+        raise ValidationError(
+            {"reason": _("Unknown reason %(reason)s.") % {"reason": repr(reason)}}
+        )
 
 
 def _collection_campaign(
@@ -914,10 +951,15 @@ def collection_record(
     _check_reason(reason)
     if not specimen_type.active:
         raise ValidationError(
-            {"specimen_type": f"Specimen type {specimen_type.code} is not in use."}
+            {
+                "specimen_type": _("Specimen type %(code)s is not in use.")
+                % {"code": specimen_type.code}
+            }
         )
     if split and not specimen_type.splittable:
-        raise ValidationError({"split": f"A {specimen_type.name_en} specimen cannot be split."})
+        raise ValidationError(
+            {"split": _("A %(type)s specimen cannot be split.") % {"type": specimen_type.name}}
+        )
     campaign = _collection_campaign(
         employment=employment,
         campaign=campaign,
@@ -938,7 +980,7 @@ def collection_record(
     if specimen_type.temperature_check and temperature_c is not None:
         measured = rules.temperature_in_range(temperature_c)
         if temperature_in_range is not None and temperature_in_range != measured:
-            errors["temperature_in_range"] = "This contradicts the temperature measured."
+            errors["temperature_in_range"] = _("This contradicts the temperature measured.")
         temperature_in_range = measured
     if errors:
         raise ValidationError(errors)
@@ -947,7 +989,10 @@ def collection_record(
     )
     if version.panel.specimen_type_id != specimen_type.pk:
         raise ValidationError(
-            {"panel": f"Panel {version.panel.code} is for another specimen type."}
+            {
+                "panel": _("Panel %(code)s is for another specimen type.")
+                % {"code": version.panel.code}
+            }
         )
     collectors = list(collectors)
     collection = Collection(
@@ -1039,9 +1084,16 @@ def collection_refuse(
     counts as a positive for sanctions once the medical reviewer has verified it."""
     _check_reason(reason)
     if refusal_reason not in Collection.Refusal.values:
-        raise ValidationError({"refusal_reason": f"Unknown refusal reason {refusal_reason!r}."})
+        raise ValidationError(
+            {
+                "refusal_reason": _("Unknown refusal reason %(reason)s.")
+                % {"reason": repr(refusal_reason)}
+            }
+        )
     if not remarks.strip():
-        raise ValidationError({"remarks": "Describe what happened: a refusal must be explained."})
+        raise ValidationError(
+            {"remarks": _("Describe what happened: a refusal must be explained.")}
+        )
     campaign = _collection_campaign(
         employment=employment, campaign=campaign, session=session, selection=selection, at=at
     )
@@ -1114,7 +1166,7 @@ def custody_record(
     collection = Collection.objects.select_for_update().get(pk=bottle.collection_id)
     errors: dict[str, str] = {}
     if collection.state == Collection.State.REFUSED:
-        raise ValidationError("A refusal has no specimen to keep in custody.")
+        raise ValidationError(_("A refusal has no specimen to keep in custody."))
     previous = bottle.custody.order_by("-at", "-id").first()
     error = rules.custody_sequence_error(previous.event if previous else None, event)
     if error:
@@ -1128,17 +1180,17 @@ def custody_record(
     if error:
         errors["at"] = error
     if event == CustodyEvent.Event.RECEIVED and laboratory is None:
-        errors["laboratory"] = "Say which laboratory received the bottle."
+        errors["laboratory"] = _("Say which laboratory received the bottle.")
     if event == CustodyEvent.Event.RECEIVED and seal_intact is None:
-        errors["seal_intact"] = "On receipt, say whether the seal is intact."
+        errors["seal_intact"] = _("On receipt, say whether the seal is intact.")
     if counter_signer is not None and counter_signer.pk == actor.pk:
-        errors["counter_signer"] = "The counter-signer must be another person."
+        errors["counter_signer"] = _("The counter-signer must be another person.")
     if (
         event == CustodyEvent.Event.HANDED_OVER
         and counter_signer is None
         and not counter_signer_name.strip()
     ):
-        errors["counter_signer"] = "A hand-over needs the person who took the bottle."
+        errors["counter_signer"] = _("A hand-over needs the person who took the bottle.")
     if errors:
         raise ValidationError(errors)
     id_matches = None
