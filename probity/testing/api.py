@@ -15,6 +15,7 @@ Status codes, consistent with ``/api/v1/people``:
 """
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 from ninja.pagination import paginate
 
@@ -53,16 +54,22 @@ def _field_error(field: str, message: str, status: int = 422) -> ApiError:
 
 
 def _no_person(pk: int) -> ApiError:
-    return _field_error("person", f"No person with id {pk} within your jurisdiction.", 404)
+    return _field_error(
+        "person", _("No person with id %(id)s within your jurisdiction.") % {"id": pk}, 404
+    )
 
 
 def _no_specimen(specimen_id: str) -> ApiError:
-    return ApiError(404, f"No specimen {specimen_id} within your reach.")
+    return ApiError(404, _("No specimen %(id)s within your reach.") % {"id": specimen_id})
 
 
 def _require(request, allowed: bool, doing: str) -> None:
     if not allowed:
-        raise ApiError(403, f"Your roles do not include {doing}.")
+        raise ApiError(403, _("Your roles do not include %(doing)s.") % {"doing": doing})
+
+
+def _one_of(values) -> str:
+    return _("One of: %(values)s") % {"values": ", ".join(values)}
 
 
 def _has_any(user, *perms: str) -> bool:
@@ -96,31 +103,40 @@ def _lookup_collection_inputs(request, payload: CollectionIn, employment: Employ
     code = payload.specimen_type.strip()
     found["specimen_type"] = SpecimenType.objects.filter(code=code).first()
     if found["specimen_type"] is None:
-        raise _field_error("specimen_type", f"There is no specimen type with code {code!r}.")
+        raise _field_error(
+            "specimen_type",
+            _("There is no specimen type with code %(code)s.") % {"code": repr(code)},
+        )
     found["campaign"] = None
     if payload.campaign and payload.campaign.strip():
         code = payload.campaign.strip()
         found["campaign"] = selectors.campaigns_for(user).filter(code=code).first()
         if found["campaign"] is None:
-            raise _field_error("campaign", f"There is no campaign with code {code!r} you can see.")
+            raise _field_error(
+                "campaign",
+                _("There is no campaign with code %(code)s you can see.") % {"code": repr(code)},
+            )
     found["panel"] = None
     if payload.panel and payload.panel.strip():
         code = payload.panel.strip()
         found["panel"] = Panel.objects.filter(code=code).first()
         if found["panel"] is None:
-            raise _field_error("panel", f"There is no drug panel with code {code!r}.")
+            raise _field_error(
+                "panel", _("There is no drug panel with code %(code)s.") % {"code": repr(code)}
+            )
     found["session"] = None
     if payload.session is not None:
         session = selectors.session_get(user, payload.session)
         if session is None:
             raise _field_error(
-                "session", f"There is no collection session {payload.session} you can see."
+                "session",
+                _("There is no collection session %(id)s you can see.") % {"id": payload.session},
             )
         if not policies.can_collect_in(user, session):
             raise ApiError(
                 403,
-                "Only a member of the session's team may record collections in it.",
-                [{"field": "session", "message": "You are not on this session's team."}],
+                _("Only a member of the session's team may record collections in it."),
+                [{"field": "session", "message": _("You are not on this session's team.")}],
             )
         found["session"] = session
     found["selection"] = None
@@ -132,11 +148,13 @@ def _lookup_collection_inputs(request, payload: CollectionIn, employment: Employ
         )
         if selection is None:
             raise _field_error(
-                "selection", f"Selection {payload.selection} is not a selection of this person."
+                "selection",
+                _("Selection %(id)s is not a selection of this person.")
+                % {"id": payload.selection},
             )
         campaign = found["campaign"]
         if campaign is not None and selection.draw.campaign_id != campaign.pk:
-            raise _field_error("selection", "The selection belongs to another campaign.")
+            raise _field_error("selection", _("The selection belongs to another campaign."))
         if campaign is None:
             found["campaign"] = selection.draw.campaign
         found["selection"] = selection
@@ -145,9 +163,15 @@ def _lookup_collection_inputs(request, payload: CollectionIn, employment: Employ
     for index, name in enumerate(payload.collectors):
         member = User.objects.filter(username=name.strip(), is_active=True).first()
         if member is None:
-            raise _field_error(f"collectors.{index}", f"There is no active user {name.strip()!r}.")
+            raise _field_error(
+                f"collectors.{index}",
+                _("There is no active user %(name)s.") % {"name": repr(name.strip())},
+            )
         if not (member.is_superuser or member.has_perm(policies.COLLECT)):
-            raise _field_error(f"collectors.{index}", f"User {member.username} is not a collector.")
+            raise _field_error(
+                f"collectors.{index}",
+                _("User %(name)s is not a collector.") % {"name": member.username},
+            )
         if member not in users:
             users.append(member)
     found["collectors"] = users
@@ -173,7 +197,7 @@ def _lookup_collection_inputs(request, payload: CollectionIn, employment: Employ
 )
 def record_collection(request, payload: CollectionIn):
     user = request.user
-    _require(request, _has_any(user, policies.COLLECT), "recording collections")
+    _require(request, _has_any(user, policies.COLLECT), _("recording collections"))
     employment = (
         Employment.objects.select_related("unit", "agency", "person")
         .filter(pk=payload.person)
@@ -226,18 +250,23 @@ def list_collections(request, campaign: str = "", state: str = "", q: str = ""):
     _require(
         request,
         _has_any(user, policies.VIEW_COLLECTION, policies.COLLECT, policies.RECEIVE),
-        "viewing collections",
+        _("viewing collections"),
     )
     for name, value in (("campaign", campaign), ("state", state), ("q", q)):
         if "\x00" in value or len(value) > 100:
-            raise _field_error(name, f"The {name} parameter is malformed or too long.")
+            raise _field_error(
+                name, _("The %(name)s parameter is malformed or too long.") % {"name": name}
+            )
     filter_campaign = None
     if campaign.strip():
         filter_campaign = Campaign.objects.filter(code=campaign.strip()).first()
         if filter_campaign is None:
-            raise _field_error("campaign", f"There is no campaign with code {campaign!r}.")
+            raise _field_error(
+                "campaign",
+                _("There is no campaign with code %(code)s.") % {"code": repr(campaign)},
+            )
     if state and state not in Collection.State.values:
-        raise _field_error("state", "One of: " + ", ".join(Collection.State.values))
+        raise _field_error("state", _one_of(Collection.State.values))
     return (
         selectors.collections_for(user, campaign=filter_campaign, state=state, q=q.strip())
         .select_related("collected_by")
@@ -299,7 +328,7 @@ def get_specimen(request, specimen_id: str):
 )
 def record_custody(request, specimen_id: str, payload: CustodyIn):
     user = request.user
-    _require(request, _has_any(user, policies.RECORD_CUSTODY), "recording custody events")
+    _require(request, _has_any(user, policies.RECORD_CUSTODY), _("recording custody events"))
     found = selectors.collection_by_specimen(user, specimen_id[:40])
     if found is None:
         raise _no_specimen(specimen_id[:40])
@@ -307,30 +336,45 @@ def record_custody(request, specimen_id: str, payload: CustodyIn):
     bottle = Bottle.objects.filter(collection=collection, label=payload.bottle).first()
     if bottle is None:
         if payload.bottle == "B" and not collection.split:
-            raise _field_error("bottle", "This specimen was not split: it has no bottle B.")
-        raise _field_error("bottle", f"This specimen has no bottle {payload.bottle}.")
+            raise _field_error("bottle", _("This specimen was not split: it has no bottle B."))
+        raise _field_error(
+            "bottle", _("This specimen has no bottle %(label)s.") % {"label": payload.bottle}
+        )
     laboratory = None
     if payload.laboratory and payload.laboratory.strip():
         code = payload.laboratory.strip()
         laboratory = Laboratory.objects.filter(code=code).first()
         if laboratory is None:
-            raise _field_error("laboratory", f"There is no laboratory with code {code!r}.")
+            raise _field_error(
+                "laboratory",
+                _("There is no laboratory with code %(code)s.") % {"code": repr(code)},
+            )
     elif payload.event in _LAB_ONLY_EVENTS:
-        raise _field_error("laboratory", "Say at which laboratory this happens.")
+        raise _field_error("laboratory", _("Say at which laboratory this happens."))
     counter_signer = None
     if payload.counter_signer and payload.counter_signer.strip():
         name = payload.counter_signer.strip()
         counter_signer = get_user_model().objects.filter(username=name, is_active=True).first()
         if counter_signer is None:
-            raise _field_error("counter_signer", f"There is no active user {name!r}.")
+            raise _field_error(
+                "counter_signer", _("There is no active user %(name)s.") % {"name": repr(name)}
+            )
     if not policies.can_record_custody(
         user, collection, event=payload.event, laboratory=laboratory
     ):
-        where = f" at {laboratory.code}" if laboratory is not None else ""
+        if laboratory is not None:
+            refused = _("You may not record '%(event)s' for this specimen at %(laboratory)s.") % {
+                "event": payload.event,
+                "laboratory": laboratory.code,
+            }
+        else:
+            refused = _("You may not record '%(event)s' for this specimen.") % {
+                "event": payload.event
+            }
         raise ApiError(
             403,
-            f"You may not record '{payload.event}' for this specimen{where}.",
-            [{"field": "event", "message": "Not allowed for your roles or laboratory."}],
+            refused,
+            [{"field": "event", "message": _("Not allowed for your roles or laboratory.")}],
         )
     event = services.custody_record(
         actor=user,
@@ -370,11 +414,13 @@ def record_custody(request, specimen_id: str, payload: CustodyIn):
 @paginate(LimitOffsetPagination)
 def list_campaigns(request, state: str = "", q: str = ""):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), "viewing campaigns")
+    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
     if "\x00" in q or len(q) > 100:
-        raise _field_error("q", "The q parameter is malformed or too long.")
+        raise _field_error(
+            "q", _("The %(name)s parameter is malformed or too long.") % {"name": "q"}
+        )
     if state and state not in Campaign.State.values:
-        raise _field_error("state", "One of: " + ", ".join(Campaign.State.values))
+        raise _field_error("state", _one_of(Campaign.State.values))
     return selectors.campaigns_for(user, state=state, q=q.strip()).select_related("panel")
 
 
@@ -392,10 +438,10 @@ def list_campaigns(request, state: str = "", q: str = ""):
 )
 def get_campaign(request, code: str):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), "viewing campaigns")
+    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
     campaign = selectors.campaigns_for(user).select_related("panel").filter(code=code).first()
     if campaign is None:
-        raise ApiError(404, f"No campaign {code[:40]} within your reach.")
+        raise ApiError(404, _("No campaign %(code)s within your reach.") % {"code": code[:40]})
     progress = selectors.campaign_progress(campaign)
     campaign.progress = {
         "eligible": progress.eligible,
@@ -430,7 +476,7 @@ def get_campaign(request, code: str):
 )
 @paginate(LimitOffsetPagination)
 def list_panels(request):
-    _require(request, policies.can_view_panels(request.user), "viewing drug panels")
+    _require(request, policies.can_view_panels(request.user), _("viewing drug panels"))
     return selectors.panels().order_by("code")
 
 
@@ -447,10 +493,10 @@ def list_panels(request):
 )
 def verify_draw(request, draw_id: int):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_DRAW), "viewing draws")
+    _require(request, _has_any(user, policies.VIEW_DRAW), _("viewing draws"))
     draw = selectors.draw_get(user, draw_id)
     if draw is None or not policies.can_view_draws(user, draw.campaign):
-        raise ApiError(404, f"No draw {draw_id} within your reach.")
+        raise ApiError(404, _("No draw %(id)s within your reach.") % {"id": draw_id})
     result = selectors.draw_verify(draw)
     return {
         "draw": draw.pk,

@@ -13,6 +13,7 @@ from operator import itemgetter
 from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from probity.org.models import Unit
 from probity.personnel import rules as personnel_rules
@@ -309,13 +310,13 @@ def draw_verify(draw: Draw) -> Verification:
 
     checks: list[tuple[str, bool, str]] = []
     if draw.state != Draw.State.DRAWN:
-        return Verification(False, [("drawn", False, "The draw has not taken place yet.")])
+        return Verification(False, [("drawn", False, _("The draw has not taken place yet."))])
     commitment_ok = rules.seed_commitment(draw.seed) == draw.seed_hash
     checks.append(
         (
             "seed",
             commitment_ok,
-            "The revealed seed matches the commitment published before the draw.",
+            _("The revealed seed matches the commitment published before the draw."),
         )
     )
     committed = (
@@ -330,7 +331,7 @@ def draw_verify(draw: Draw) -> Verification:
         (
             "commitment_logged",
             logged_hash == draw.seed_hash,
-            "The commitment is the one written in the audit log before the draw.",
+            _("The commitment is the one written in the audit log before the draw."),
         )
     )
     try:
@@ -340,7 +341,7 @@ def draw_verify(draw: Draw) -> Verification:
     except (OSError, ValueError, EOFError) as exc:
         checks.append(("pool", False, str(exc)))
         return Verification(False, checks)
-    checks.append(("pool", digest_ok, "The frozen pool matches its digest."))
+    checks.append(("pool", digest_ok, _("The frozen pool matches its digest.")))
     performed = (
         AuditEntry.objects.filter(
             action="testing.draw_perform", object_type="testing.draw", object_id=str(draw.pk)
@@ -353,15 +354,17 @@ def draw_verify(draw: Draw) -> Verification:
             "pool_logged",
             performed.get("pool_digest") == draw.pool_digest
             and performed.get("pool_size") == len(pool) == draw.pool_size,
-            "The pool's digest and size are those written in the audit log at the draw.",
+            _("The pool's digest and size are those written in the audit log at the draw."),
         )
     )
     checks.append(
         (
             "parameters",
             _parameters_as_committed(draw, committed, len(pool)),
-            "The sample size, alternates and kind of draw are those committed before the "
-            "draw (a rate gives pool x rate / 100, rounded half up, at least 1).",
+            _(
+                "The sample size, alternates and kind of draw are those committed before the "
+                "draw (a rate gives pool x rate / 100, rounded half up, at least 1)."
+            ),
         )
     )
     with rules.gc_paused():  # the pool's million entries are alive until the end
@@ -376,14 +379,14 @@ def draw_verify(draw: Draw) -> Verification:
     rerun_alternates = [e.key for e in outcome.alternates]
     same = stored_selected == rerun_selected and stored_alternates == rerun_alternates
     checks.append(
-        ("selection", same, "Re-running the draw gives the same people in the same order.")
+        ("selection", same, _("Re-running the draw gives the same people in the same order."))
     )
     digest = selection_digest(rerun_selected, rerun_alternates)
     checks.append(
         (
             "selection_logged",
             performed.get("selection_digest") == digest == draw.selection_digest,
-            "The selection's digest is the one written in the audit log at the draw.",
+            _("The selection's digest is the one written in the audit log at the draw."),
         )
     )
     return Verification(
