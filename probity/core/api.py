@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.conf import settings as ninja_settings
 from ninja.errors import AuthenticationError, HttpError
@@ -93,8 +94,10 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(DjangoValidationError)
     def _django_validation(request, exc):
         errors = errors_from_django(exc)
-        first = errors[0]["message"] if errors else "Invalid input."
-        return error_response(422, f"The request is not valid ({first})", errors)
+        first = errors[0]["message"] if errors else _("Invalid input.")
+        # The messages are the services' own, in the request's language: so is the sentence.
+        detail = _("The request is not valid (%(message)s)") % {"message": first}
+        return error_response(422, detail, errors)
 
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request, exc):
