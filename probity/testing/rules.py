@@ -510,12 +510,6 @@ _CUSTODY_WORDS = {
     "stored": pgettext_lazy("custody event in a sentence", "stored"),
     "disposed": pgettext_lazy("custody event in a sentence", "disposed"),
 }
-#: The previous event as the English sentence has always named it (its code, underscore
-#: included: tests hold that text); translated like the others.
-_PREVIOUS_WORDS = {
-    **_CUSTODY_WORDS,
-    "handed_over": pgettext_lazy("custody event in a sentence", "handed_over"),
-}
 
 #: Which event may follow which on one bottle. ``None`` is the bottle's first event.
 _NEXT_EVENTS = {
@@ -554,7 +548,7 @@ def custody_sequence_error(previous: str | None, event: str) -> str | None:
         return _("A bottle's first custody event is its sealing at collection.")
     return _("A bottle cannot be %(event)s right after being %(previous)s.") % {
         "event": _CUSTODY_WORDS[event],
-        "previous": _PREVIOUS_WORDS[previous],
+        "previous": _CUSTODY_WORDS[previous],
     }
 
 

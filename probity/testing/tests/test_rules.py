@@ -688,7 +688,8 @@ def test_custody_sequence(previous, event):
         assert error == "A bottle's first custody event is its sealing at collection."
     else:
         assert error == (
-            f"A bottle cannot be {event.replace('_', ' ')} right after being {previous}."
+            f"A bottle cannot be {event.replace('_', ' ')} right after being "
+            f"{previous.replace('_', ' ')}."
         )
 
 

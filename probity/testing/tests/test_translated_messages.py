@@ -95,7 +95,7 @@ def test_custody_events_inside_a_sentence_are_translated_too():
         english = rules.custody_sequence_error("handed_over", "stored")
 
     assert khmer == "ដបមិនអាចត្រូវបានរក្សាទុក ភ្លាមៗបន្ទាប់ពីត្រូវបានប្រគល់ ទេ។"
-    assert english == "A bottle cannot be stored right after being handed_over."
+    assert english == "A bottle cannot be stored right after being handed over."
 
 
 # --- a personnel service -------------------------------------------------------------------
