@@ -500,9 +500,15 @@ def test_verify_draw_command_passes(drawn):
     assert drawn.seed in text and drawn.seed_hash in text
 
 
-def test_verify_draw_command_exit_status_on_tampering(drawn):
+def test_verify_draw_command_exit_status_on_tampering(drawn, monkeypatch):
     """Run from the command line, the exit status is what a script relies on."""
+    from django.db import connections
+
     from probity.testing.management.commands.verify_draw import Command
+
+    # run_from_argv closes every connection when it ends, as a process would; inside the
+    # test's transaction that would cut the connection under it (PostgreSQL notices).
+    monkeypatch.setattr(connections, "close_all", lambda: None)
 
     argv = ["manage.py", "verify_draw", str(drawn.pk)]
     out, err = StringIO(), StringIO()
