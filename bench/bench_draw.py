@@ -36,9 +36,7 @@ import gzip
 import json
 import os
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +46,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import Databases, RegistryWriter, peak_kib, run_child, table_row  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
 
 POOL = 1_000_000
@@ -60,18 +61,6 @@ UNIT_ALTERNATES = 2
 SEED = "c0ffee" * 10 + "d00d"
 BATCH = 5_000
 TARGET_SECONDS = 2.0
-
-
-def peak_kib() -> int:
-    """This process's maximum resident set so far, in KiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
-def table_row(name: str, n: int, seconds: float, peak: int | None) -> str:
-    per_item = seconds / n
-    per = f"{per_item * 1e3:.3f} ms" if per_item >= 1e-3 else f"{per_item * 1e6:.2f} µs"
-    mem = f"{peak / 1024:.0f} MiB" if peak is not None else "–"
-    return f"| {name} | {n:,} | {seconds:.2f} | {per} | {n / seconds:,.0f} | {mem} |"
 
 
 def log(message: str) -> None:
@@ -193,36 +182,7 @@ def prepare(people: int) -> dict:
 
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
-    quote = ops.quote_name
-    postgres = connection.vendor == "postgresql"
-    layouts = {
-        Person: ["id", "family_name", "given_name", "name_km", "sex", "date_of_birth",
-                 "national_id", "search_text", "created_at", "updated_at"],
-        Employment: ["id", "person_id", "agency_id", "service_number", "unit_id", "rank_id",
-                     "position", "start_date", "end_date", "import_batch_id"],
-        EmploymentEvent: ["employment_id", "kind", "effective_date", "before", "after",
-                          "reference", "recorded_by_id", "recorded_at", "import_batch_id"],
-        StatusChange: ["employment_id", "status", "effective_date", "reason", "reference",
-                       "reinstatement", "recorded_by_id", "recorded_at", "import_batch_id"],
-    }  # fmt: skip
-    statements = {}
-    for model, columns in layouts.items():
-        every = {f.column for f in model._meta.concrete_fields} - {"id"}
-        assert every == set(columns) - {"id"}, (model, every ^ set(columns))
-        table, names = quote(model._meta.db_table), ", ".join(quote(c) for c in columns)
-        if postgres:
-            statements[model] = f"COPY {table} ({names}) FROM STDIN"
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            statements[model] = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-
-    def write(cursor, model, rows):
-        if postgres:
-            with cursor.cursor.copy(statements[model]) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(statements[model], rows)
+    writer = RegistryWriter(connection)
 
     def day(d: date):
         return ops.adapt_datefield_value(d)
@@ -268,17 +228,11 @@ def prepare(people: int) -> dict:
                          now, None)
                     )  # fmt: skip
                 eligible += 1
-            write(cursor, Person, persons)
-            write(cursor, Employment, employments)
-            write(cursor, EmploymentEvent, events)
-            write(cursor, StatusChange, statuses)
-        if postgres:
-            for model in (Person, Employment):
-                table = model._meta.db_table
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM {quote(table)}))",  # noqa: E501, S608
-                    [table],
-                )
+            writer.write(cursor, Person, persons)
+            writer.write(cursor, Employment, employments)
+            writer.write(cursor, EmploymentEvent, events)
+            writer.write(cursor, StatusChange, statuses)
+        writer.finish(cursor)
     today = timezone.localdate()
     campaigns = {}
     for key, by_unit, alternates in (
@@ -362,21 +316,13 @@ def measure_service(what: str, campaign_id: int, actor_id: int, eligible: int) -
 
 
 def child(args: list[str], *, db_url: str = "", var_dir: Path) -> dict:
-    env = {**os.environ, "PROBITY_VAR_DIR": str(var_dir)}
+    env = {"PROBITY_VAR_DIR": str(var_dir)}
     if db_url:
         env["DATABASE_URL"] = db_url
-    out = subprocess.run(  # noqa: S603 - our own script, with our own arguments
-        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"bench_draw: the child {' '.join(args)} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, args, env=env)
 
 
 def orchestrate(pool: int, people: int, keep: bool, skip_service: bool) -> None:
-    from bench.bench_import import Databases
-
     work = Path(tempfile.mkdtemp(prefix="probity-bench-draw-"))
     var_dir = work / "var"
     loads = [os.getloadavg()[0]]

@@ -40,9 +40,7 @@ import hashlib
 import importlib.util
 import json
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,6 +50,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.common import Databases, RegistryWriter, peak_kib, run_child, table_row  # noqa: E402
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "probity.settings")
 
 DEFAULT_ROWS = 100_000
@@ -63,11 +64,6 @@ FIELD_SEP = "\x1f"
 
 
 # --- helpers shared by the parent and the children -------------------------------------------
-
-
-def peak_kib() -> int:
-    """This process's maximum resident set so far, in KiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def row_digest(values) -> int:
@@ -84,13 +80,6 @@ def sha256_of(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def table_row(name: str, n: int, seconds: float, peak: int | None) -> str:
-    per_item = seconds / n
-    per = f"{per_item * 1e3:.3f} ms" if per_item >= 1e-3 else f"{per_item * 1e6:.1f} µs"
-    mem = f"{peak / 1024:.0f} MiB" if peak is not None else "–"
-    return f"| {name} | {n:,} | {seconds:.2f} | {per} | {n / seconds:,.0f} | {mem} |"
 
 
 # --- child: prepare the template database and the roster -------------------------------------
@@ -115,7 +104,7 @@ def prepare(csv_path: Path, ie_path: Path, rows: int, ie_rows: int) -> dict:
     units = {u.code: u for u in Unit.objects.all()}
     agency_of = {code: code.split("-", 1)[0] for code in units}
     officers = people.iter_officers(rows, people_units(units), rng=random.Random(2024))
-    digests = {rows: 0, ie_rows: 0}
+    whole = subset = 0  # the digests of the file and of its first ie_rows rows
     with (
         open(csv_path, "w", encoding="utf-8", newline="") as fh,
         open(ie_path, "w", encoding="utf-8", newline="") as ie_fh,
@@ -128,15 +117,17 @@ def prepare(csv_path: Path, ie_path: Path, rows: int, ie_rows: int) -> dict:
             row = officer.csv_row()
             writer.writerow(row)
             h = expected_digest(row, agency_of, search_text)
-            digests[rows] = (digests[rows] + h) % 2**64
+            whole = (whole + h) % 2**64
             if i < ie_rows:
                 ie_writer.writerow(row)
-                digests[ie_rows] = (digests[ie_rows] + h) % 2**64
+                subset = (subset + h) % 2**64
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connection.close()
-    return {"units": len(units), "digests": {str(k): v for k, v in digests.items()}}
+    # One entry per size: when the subset is the whole file both are the same digest (a dict
+    # keyed by size once summed each row twice there).
+    return {"units": len(units), "digests": {str(ie_rows): subset, str(rows): whole}}
 
 
 def expected_digest(row: dict, agency_of: dict, search_text) -> int:
@@ -266,36 +257,7 @@ def floor_raw(path: Path, actor) -> int:
     ops = connection.ops
     now = ops.adapt_datetimefield_value(timezone.now())
     today = ops.adapt_datefield_value(timezone.localdate())
-    postgres = connection.vendor == "postgresql"
-    quote = ops.quote_name
-    layouts = {
-        Person: ["id", "family_name", "given_name", "name_km", "sex", "date_of_birth",
-                 "national_id", "search_text", "created_at", "updated_at"],
-        Employment: ["id", "person_id", "agency_id", "service_number", "unit_id", "rank_id",
-                     "position", "start_date", "end_date", "import_batch_id"],
-        EmploymentEvent: ["employment_id", "kind", "effective_date", "before", "after",
-                          "reference", "recorded_by_id", "recorded_at", "import_batch_id"],
-        StatusChange: ["employment_id", "status", "effective_date", "reason", "reference",
-                       "reinstatement", "recorded_by_id", "recorded_at", "import_batch_id"],
-    }  # fmt: skip
-    statements = {}
-    for model, columns in layouts.items():
-        every = {f.column for f in model._meta.concrete_fields} - {"id"}
-        assert every == set(columns) - {"id"}, (model, every ^ set(columns))
-        table, names = quote(model._meta.db_table), ", ".join(quote(c) for c in columns)
-        if postgres:
-            statements[model] = f"COPY {table} ({names}) FROM STDIN"
-        else:
-            marks = ", ".join(["%s"] * len(columns))
-            statements[model] = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
-
-    def write(cursor, model, rows):
-        if postgres:
-            with cursor.cursor.copy(statements[model]) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            cursor.executemany(statements[model], rows)
+    writer = RegistryWriter(connection)
 
     person_id = (Person.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     employment_id = (
@@ -349,18 +311,12 @@ def floor_raw(path: Path, actor) -> int:
                 )  # fmt: skip
                 person_id += 1
                 employment_id += 1
-            write(cursor, Person, persons)
-            write(cursor, Employment, employments)
-            write(cursor, EmploymentEvent, events)
-            write(cursor, StatusChange, statuses)
+            writer.write(cursor, Person, persons)
+            writer.write(cursor, Employment, employments)
+            writer.write(cursor, EmploymentEvent, events)
+            writer.write(cursor, StatusChange, statuses)
             n += len(batch)
-        if postgres:
-            for model in (Person, Employment):
-                table = model._meta.db_table
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence(%s, 'id'), (SELECT MAX(id) FROM {quote(table)}))",  # noqa: E501, S608
-                    [table],
-                )
+        writer.finish(cursor)
     return n
 
 
@@ -489,81 +445,13 @@ def measure(what: str, path: Path, rows: int) -> dict:
 # --- the parent: databases, children, the table -------------------------------------------------
 
 
-class Databases:
-    """A template database and throwaway copies of it, on SQLite or PostgreSQL."""
-
-    def __init__(self, url: str, work: Path):
-        import dj_database_url
-
-        self.url = url
-        self.config = dj_database_url.parse(url)
-        self.vendor = "sqlite" if "sqlite" in self.config["ENGINE"] else "postgresql"
-        self.work = work
-        self.template = self.name("tpl")
-
-    def name(self, suffix: str) -> str:
-        if self.vendor == "sqlite":
-            return str(self.work / f"{suffix}.sqlite3")
-        return f"{self.config['NAME']}_{suffix}"
-
-    def url_of(self, name: str) -> str:
-        if self.vendor == "sqlite":
-            return f"sqlite:///{name}"
-        base, _, _ = self.url.rpartition("/")
-        return f"{base}/{name}"
-
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        c = self.config
-        with psycopg.connect(
-            host=c["HOST"] or None,
-            port=c["PORT"] or None,
-            user=c["USER"] or None,
-            password=c["PASSWORD"] or None,
-            dbname="postgres",
-            autocommit=True,
-        ) as conn:
-            conn.execute(sql)
-
-    def create_empty(self, name: str) -> None:
-        if self.vendor == "postgresql":
-            self._admin(f'DROP DATABASE IF EXISTS "{name}"')
-            self._admin(f'CREATE DATABASE "{name}"')
-
-    def clone(self, suffix: str) -> str:
-        name = self.name(suffix)
-        if self.vendor == "sqlite":
-            shutil.copyfile(self.template, name)
-            if os.path.exists(self.template + "-wal"):
-                shutil.copyfile(self.template + "-wal", name + "-wal")
-        else:
-            self._admin(f'DROP DATABASE IF EXISTS "{name}"')
-            self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
-        return name
-
-    def drop(self, name: str) -> None:
-        if self.vendor == "sqlite":
-            for extra in ("", "-wal", "-shm"):
-                Path(name + extra).unlink(missing_ok=True)
-        else:
-            self._admin(f'DROP DATABASE IF EXISTS "{name}"')
-
-
 def child(args: list[str], *, db_url: str, var_dir: Path, settings: str | None = None) -> dict:
     env = {
-        **os.environ,
         "DATABASE_URL": db_url,
         "PROBITY_VAR_DIR": str(var_dir),
         "DJANGO_SETTINGS_MODULE": settings or "probity.settings",
     }
-    out = subprocess.run(  # noqa: S603 - our own script, with our own arguments
-        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=False
-    )
-    if out.returncode != 0:
-        sys.stderr.write(out.stdout + out.stderr)
-        raise SystemExit(f"bench_import: the child {' '.join(args)} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child(__file__, args, env=env)
 
 
 def orchestrate(rows: int, ie_rows: int, keep: bool) -> None:
