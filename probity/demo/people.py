@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from probity.personnel import rules
+from probity.personnel import imports, rules
 
 # (Latin, Khmer)
 FAMILY_NAMES = [
@@ -121,19 +121,8 @@ CIVIL_SERVICE_ORDER = ["D", "C", "B", "A"]
 # Who signs an agency's orders, for the references of status changes and transfers.
 ORDER_ISSUER = {"NP": "MOI", "MP": "MP-HQ", "GDP": "GDP", "MCS": "MCS"}
 
-# The roster columns of API.md (``POST /api/v1/people``), in this order.
-CSV_COLUMNS = [
-    "service_number",
-    "family_name",
-    "given_name",
-    "name_km",
-    "sex",
-    "date_of_birth",
-    "unit",
-    "rank",
-    "position",
-    "national_id",
-]
+# The roster columns of API.md (``POST /api/v1/people``), in the import template's order.
+CSV_COLUMNS = list(imports.COLUMNS)
 
 # Nobody's history goes later than this (the story's campaign: October 2023 to January 2024).
 HISTORY_END = date(2024, 3, 29)

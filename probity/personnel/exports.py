@@ -15,19 +15,10 @@ from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 
-COLUMNS = [
-    "service_number",
-    "family_name",
-    "given_name",
-    "name_km",
-    "sex",
-    "date_of_birth",
-    "unit",
-    "rank",
-    "position",
-    "national_id",
-    "status",
-]
+from probity.personnel import imports
+
+# The import's columns, then what only an export carries: a file exported here imports back.
+COLUMNS = [*imports.COLUMNS, *imports.EXPORT_ONLY_COLUMNS]
 _WIDTHS = [16, 20, 20, 28, 6, 14, 16, 10, 28, 18, 22]
 
 CHUNK = 2000
