@@ -40,16 +40,12 @@ done
 
 PY="$PWD/.venv/bin/python"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/probity-bench.XXXXXX")"
-PG_DIR=""
-PG_CTL=""
-PG_DATA=""
-AS_PG=()
 PG_VERSION=""
+# shellcheck source=scripts/pg_cluster.sh
+. scripts/pg_cluster.sh
 cleanup() {
-  if [ -n "$PG_CTL" ] && [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-    "${AS_PG[@]}" "$PG_CTL" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK" ${PG_DIR:+"$PG_DIR"}
+  pg_cluster_stop
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -98,62 +94,15 @@ sqlite_url() { # name dir [drop]
 }
 
 # --- PostgreSQL: a throwaway cluster (as scripts/test.sh), or BENCH_DATABASE_URL ------------
-find_pg_bin() {
-  local dir
-  for dir in /usr/local/bin /usr/lib/postgresql/15/bin; do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
-      echo "$dir"
-      return 0
-    fi
-  done
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(command -v initdb)"
-    return 0
-  fi
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
-      echo "$dir"
-      return 0
-    fi
-  done
-  return 1
-}
-
 start_postgres() {
-  local bin port sock log
-  bin="$(find_pg_bin)" || {
-    echo "bench.sh: PostgreSQL is not installed (sudo apt-get install -y postgresql)" >&2
-    return 1
-  }
-  if [ "$(id -u)" = "0" ]; then
-    id postgres >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1 || {
-      echo "bench.sh: running as root without a 'postgres' user or runuser" >&2
-      return 1
-    }
-    AS_PG=(runuser -u postgres --)
-  fi
-  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/probity-bench-pg.XXXXXX")"
-  PG_DATA="$PG_DIR/data"
-  sock="$PG_DIR/sock"
-  log="$PG_DIR/server.log"
-  mkdir -p "$sock"
-  [ ${#AS_PG[@]} -gt 0 ] && chown -R postgres: "$PG_DIR"
-  port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  PG_CTL="$bin/pg_ctl"
-  if ! "${AS_PG[@]}" "$bin/initdb" -D "$PG_DATA" --auth=trust --username=postgres \
-    --encoding=UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1; then
-    cat "$PG_DIR/initdb.log" >&2
-    return 1
-  fi
   # Default durability (fsync, synchronous_commit on): the figures are those of a real
   # installation's settings, not of a test cluster's.
-  if ! "${AS_PG[@]}" "$PG_CTL" -D "$PG_DATA" -l "$log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $sock" start >/dev/null; then
-    cat "$log" >&2
+  pg_cluster_start probity-bench-pg || {
+    echo "bench.sh: no PostgreSQL cluster could be started (see above)" >&2
     return 1
-  fi
-  PG_VERSION="$("$bin/postgres" --version), a throwaway cluster with default settings"
-  BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$port/bench"
+  }
+  PG_VERSION="$("$PG_BIN/postgres" --version), a throwaway cluster with default settings"
+  BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$PG_PORT/bench"
 }
 
 postgres_url() { # name dir [drop]: a database of its own on the BENCH_DATABASE_URL server

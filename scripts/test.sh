@@ -21,16 +21,12 @@ loud() {
 
 PY=.venv/bin/python
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/probity-test.XXXXXX")"
-PG_DIR=""
-PG_CTL=""
-PG_DATA=""
-AS_PG=()
+# shellcheck source=scripts/pg_cluster.sh
+. scripts/pg_cluster.sh
 
 cleanup() {
-  if [ -n "$PG_CTL" ] && [ -n "$PG_DATA" ] && [ -f "$PG_DATA/postmaster.pid" ]; then
-    "${AS_PG[@]}" "$PG_CTL" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1 || true
-  fi
-  rm -rf "$WORK" ${PG_DIR:+"$PG_DIR"}
+  pg_cluster_stop
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -86,41 +82,7 @@ run_pytest() { # label, pytest args...
 }
 
 # --- finding PostgreSQL -----------------------------------------------------------------
-find_pg_bin() {
-  local dir
-  for dir in /usr/local/bin /usr/lib/postgresql/15/bin; do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
-      echo "$dir"
-      return 0
-    fi
-  done
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(command -v initdb)"
-    return 0
-  fi
-  # any other installed major version, newest first
-  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
-    if [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ]; then
-      echo "$dir"
-      return 0
-    fi
-  done
-  return 1
-}
-
-PG_SKIP_REASON=""
-PG_BIN="$(find_pg_bin || true)"
-if [ -z "$PG_BIN" ]; then
-  PG_SKIP_REASON="PostgreSQL is not installed (no initdb/pg_ctl in /usr/local/bin, /usr/lib/postgresql/*/bin or on PATH)."
-elif [ "$(id -u)" = "0" ]; then
-  if ! id postgres >/dev/null 2>&1; then
-    PG_SKIP_REASON="running as root but there is no 'postgres' user to run the PostgreSQL server as."
-  elif command -v runuser >/dev/null 2>&1; then
-    AS_PG=(runuser -u postgres --)
-  else
-    PG_SKIP_REASON="running as root but 'runuser' is missing, so the server cannot run as 'postgres'."
-  fi
-fi
+PG_SKIP_REASON="$(pg_unavailable_reason)"
 if [ -n "$PG_SKIP_REASON" ]; then
   if [ "${PROBITY_REQUIRE_POSTGRES:-0}" = "1" ]; then
     loud "PROBITY_REQUIRE_POSTGRES=1 but $PG_SKIP_REASON" \
@@ -138,32 +100,13 @@ run_pytest sqlite "$@"
 
 # --- pass 2: PostgreSQL -----------------------------------------------------------------
 start_postgres() {
-  # Its own directory, owned by the server's user (the postgres user when we are root).
-  PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/probity-pg.XXXXXX")"
-  PG_DATA="$PG_DIR/data"
-  local sock="$PG_DIR/sock" log="$PG_DIR/server.log" port
-  mkdir -p "$sock"
-  if [ ${#AS_PG[@]} -gt 0 ]; then
-    chown -R postgres: "$PG_DIR"
-  fi
-  port="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  PG_CTL="$PG_BIN/pg_ctl"
-  if ! "${AS_PG[@]}" "$PG_BIN/initdb" -D "$PG_DATA" --auth=trust --username=postgres \
-    --encoding=UTF8 --locale=C.UTF-8 --no-sync >"$PG_DIR/initdb.log" 2>&1; then
-    cat "$PG_DIR/initdb.log" >&2
-    return 1
-  fi
   # A throwaway cluster: durability is not needed, speed is.
-  if ! "${AS_PG[@]}" "$PG_CTL" -D "$PG_DATA" -l "$log" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $sock -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null; then
-    cat "$log" >&2
+  pg_cluster_start probity-pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off ||
     return 1
-  fi
   if [ -x "$PG_BIN/createdb" ]; then
-    "$PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U postgres probity
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres probity
   fi
-  PG_URL="postgres://postgres@127.0.0.1:$port/probity"
+  PG_URL="postgres://postgres@127.0.0.1:$PG_PORT/probity"
 }
 
 if [ -z "$PG_SKIP_REASON" ]; then
