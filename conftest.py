@@ -7,6 +7,7 @@ the Siem Reap commissariat only, to test jurisdiction both ways.
 """
 
 import pytest
+from django.utils import translation
 
 from probity.testing_support import build_cast, build_org_tree
 
@@ -16,6 +17,17 @@ def _fast_password_hashing(settings):
     """The cast hashes a password per user; tests are not about hashing cost. (That the
     installation itself uses Argon2 is tested in accounts.)"""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the installation's default language. A request through the test
+    client leaves the language it activated (Khmer, say) on the thread, and messages are
+    translated when they are made, so without this a test's English assertions would
+    depend on which test ran before it."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
