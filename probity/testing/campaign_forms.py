@@ -22,7 +22,7 @@ from probity.org import selectors as org_selectors
 from probity.org.forms import StyledForm
 from probity.org.models import Agency, Laboratory, Province, Unit
 from probity.org.policies import jurisdiction_q
-from probity.testing import policies, rules, selectors
+from probity.testing import policies, rules, selectors, services
 from probity.testing.models import Campaign, Panel, SpecimenType
 
 __all__ = [
@@ -181,22 +181,7 @@ class CampaignForm(ProgrammeForm):
         help_text=_("This campaign may start only once that one is complete."),
     )
 
-    EDITABLE = [
-        "name_en",
-        "name_km",
-        "unit",
-        "starts_on",
-        "ends_on",
-        "mode",
-        "rate_percent",
-        "frequency",
-        "target_coverage_percent",
-        "by_unit",
-        "alternates",
-        "panel",
-        "screen_negative_closes",
-        "depends_on",
-    ]
+    EDITABLE = services.CAMPAIGN_EDITABLE
 
     def __init__(self, *args, user, campaign: Campaign | None = None, **kwargs):
         self.user = user

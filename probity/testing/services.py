@@ -215,6 +215,9 @@ CAMPAIGN_FIELDS = [
     "depends_on",
     "state",
 ]
+#: What a draft campaign's form may change: the code is its name for good, the agency
+#: follows the organising unit, the state moves only through the transitions below.
+CAMPAIGN_EDITABLE = [f for f in CAMPAIGN_FIELDS if f not in ("code", "agency", "state")]
 
 
 def _campaign_snapshot(campaign: Campaign) -> dict:
@@ -327,8 +330,7 @@ def campaign_update(*, actor, campaign: Campaign, scope_units=None, provinces=No
     campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     if campaign.state != Campaign.State.DRAFT:
         raise ValidationError(_("Only a draft campaign can be changed; this one has started."))
-    allowed = set(CAMPAIGN_FIELDS) - {"state", "code"}
-    unknown = set(changes) - allowed
+    unknown = set(changes) - {*CAMPAIGN_EDITABLE, "agency"}
     if unknown:
         raise ValidationError(
             _("Cannot change %(fields)s here.") % {"fields": ", ".join(sorted(unknown))}
@@ -336,6 +338,8 @@ def campaign_update(*, actor, campaign: Campaign, scope_units=None, provinces=No
     before = _campaign_snapshot(campaign)
     for name, value in changes.items():
         setattr(campaign, name, value)
+    if "unit" in changes and "agency" not in changes:
+        campaign.agency = campaign.unit.agency
     campaign.full_clean(exclude=["created_by"])
     units = list(scope_units) if scope_units is not None else list(campaign.scope_units.all())
     provs = list(provinces) if provinces is not None else list(campaign.provinces.all())
