@@ -469,6 +469,17 @@ def test_campaign_update_changes_a_draft_and_audits_before_and_after(manager, or
     )
 
 
+def test_campaign_update_moves_the_agency_with_the_organising_unit(manager, org_tree):
+    campaign = _create(manager, org_tree)
+    services.campaign_update(actor=manager, campaign=campaign, unit=org_tree.prisons_root)
+    campaign.refresh_from_db()
+    assert campaign.unit == org_tree.prisons_root
+    assert campaign.agency == org_tree.prisons
+    entry = audits("testing.campaign_update", campaign).get()
+    assert entry.before["agency_id"] == org_tree.police.pk
+    assert entry.after["agency_id"] == org_tree.prisons.pk
+
+
 def test_campaign_update_refuses_a_started_campaign(manager, org_tree):
     campaign = make_campaign(actor=manager, unit=org_tree.np_root)
     refused(
