@@ -376,13 +376,18 @@ def campaign_start_error(campaign: Campaign) -> str | None:
     return None
 
 
-def _transition(*, actor, campaign: Campaign, to: str, action: str, **stamps) -> Campaign:
+def _transition(
+    *, actor, campaign: Campaign, to: str, action: str, reason: str = "", **stamps
+) -> Campaign:
+    """Move a campaign to state ``to`` (with its time stamps), audited with the reason when
+    there is one."""
     before = {"state": campaign.state}
     campaign.state = to
     for name, value in stamps.items():
         setattr(campaign, name, value)
     campaign.save(update_fields=["state", *stamps])
-    audit_record(actor=actor, action=action, obj=campaign, before=before, after={"state": to})
+    after = {"state": to, "reason": reason} if reason else {"state": to}
+    audit_record(actor=actor, action=action, obj=campaign, before=before, after=after)
     return campaign
 
 
@@ -430,15 +435,13 @@ def campaign_cancel(*, actor, campaign: Campaign, reason: str) -> Campaign:
         )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the campaign is cancelled.")})
-    campaign.state = Campaign.State.CANCELLED
-    campaign.save(update_fields=["state"])
-    audit_record(
+    return _transition(
         actor=actor,
+        campaign=campaign,
+        to=Campaign.State.CANCELLED,
         action="testing.campaign_cancel",
-        obj=campaign,
-        after={"state": campaign.state, "reason": reason.strip()},
+        reason=reason.strip(),
     )
-    return campaign
 
 
 # --- draws ----------------------------------------------------------------------------------
