@@ -112,21 +112,15 @@ def panel_definition_errors(definition: object) -> list[str]:
         if not isinstance(group, dict):
             errors.append(_("%(where)s must be an object.") % {"where": where})
             continue
-        code = group.get("code")
-        if not isinstance(code, str) or not code.strip():
-            errors.append(_("%(where)s: 'code' is missing.") % {"where": where})
-        elif code in group_codes:
-            errors.append(
-                _("%(where)s: the group code %(code)s appears twice.")
-                % {"where": where, "code": code}
-            )
-        else:
-            group_codes.add(code)
-        if not _positive_number(group.get("initial_cutoff")):
-            errors.append(
-                _("%(where)s (%(code)s): 'initial_cutoff' must be a number above zero.")
-                % {"where": where, "code": code}
-            )
+        code = _coded_entry_errors(
+            group,
+            where,
+            errors,
+            seen=group_codes,
+            number="initial_cutoff",
+            twice=_("%(where)s: the group code %(code)s appears twice."),
+            not_positive=_("%(where)s (%(code)s): 'initial_cutoff' must be a number above zero."),
+        )
         analytes = group.get("analytes")
         if not isinstance(analytes, list) or not analytes:
             errors.append(
@@ -139,21 +133,15 @@ def panel_definition_errors(definition: object) -> list[str]:
             if not isinstance(analyte, dict):
                 errors.append(_("%(where)s must be an object.") % {"where": a_where})
                 continue
-            a_code = analyte.get("code")
-            if not isinstance(a_code, str) or not a_code.strip():
-                errors.append(_("%(where)s: 'code' is missing.") % {"where": a_where})
-            elif a_code in analyte_codes:
-                errors.append(
-                    _("%(where)s: the analyte %(code)s appears in two groups.")
-                    % {"where": a_where, "code": a_code}
-                )
-            else:
-                analyte_codes.add(a_code)
-            if not _positive_number(analyte.get("cutoff")):
-                errors.append(
-                    _("%(where)s (%(code)s): 'cutoff' must be a number above zero.")
-                    % {"where": a_where, "code": a_code}
-                )
+            _coded_entry_errors(
+                analyte,
+                a_where,
+                errors,
+                seen=analyte_codes,
+                number="cutoff",
+                twice=_("%(where)s: the analyte %(code)s appears in two groups."),
+                not_positive=_("%(where)s (%(code)s): 'cutoff' must be a number above zero."),
+            )
     for r_index, rule in enumerate(definition.get("requires") or [], start=1):
         r_where = f"requires[{r_index}]"
         if not isinstance(rule, dict):
@@ -189,6 +177,31 @@ def panel_definition_errors(definition: object) -> list[str]:
                     _("%(where)s must be a number above zero.") % {"where": f"validity.{key}"}
                 )
     return errors
+
+
+def _coded_entry_errors(
+    entry: dict,
+    where: str,
+    errors: list[str],
+    *,
+    seen: set[str],
+    number: str,
+    twice: str,
+    not_positive: str,
+) -> object:
+    """Check a group's or an analyte's ``code`` (present, not seen before: it is added to
+    ``seen``) and its cutoff ``number`` (above zero); append what is wrong to ``errors`` and
+    return the code as written."""
+    code = entry.get("code")
+    if not isinstance(code, str) or not code.strip():
+        errors.append(_("%(where)s: 'code' is missing.") % {"where": where})
+    elif code in seen:
+        errors.append(twice % {"where": where, "code": code})
+    else:
+        seen.add(code)
+    if not _positive_number(entry.get(number)):
+        errors.append(not_positive % {"where": where, "code": code})
+    return code
 
 
 def _positive_number(value: object) -> bool:
