@@ -18,7 +18,13 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination as NinjaLimitOffsetPagination
 
-__all__ = ["ApiError", "LimitOffsetPagination", "error_response", "install_error_handlers"]
+__all__ = [
+    "ApiError",
+    "LimitOffsetPagination",
+    "error_response",
+    "install_error_handlers",
+    "require",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,13 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         self.errors = errors or []
+
+
+def require(allowed: bool, doing: str) -> None:
+    """A ``403`` saying which kind of work the caller's roles do not include, unless
+    ``allowed``. ``doing`` is already translated ("recording collections")."""
+    if not allowed:
+        raise ApiError(403, _("Your roles do not include %(doing)s.") % {"doing": doing})
 
 
 def error_body(detail: str, errors: list[dict] | None = None) -> dict:

@@ -13,7 +13,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from probity.audit.services import access_record
-from probity.core.api import ApiError, LimitOffsetPagination
+from probity.core.api import ApiError, LimitOffsetPagination, require
 from probity.org import selectors as org_selectors
 from probity.org.models import Rank, Unit
 from probity.personnel import policies, rules, selectors, services
@@ -36,8 +36,7 @@ _STATUS = "personnel.record_status"
 
 
 def _require_perm(request, perm: str, doing: str) -> None:
-    if not request.user.has_perm(perm):
-        raise ApiError(403, _("Your roles do not include %(doing)s.") % {"doing": doing})
+    require(request.user.has_perm(perm), doing)
 
 
 def _one_of(values) -> str:

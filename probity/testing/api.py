@@ -20,7 +20,7 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from probity.audit.services import access_record
-from probity.core.api import ApiError, LimitOffsetPagination
+from probity.core.api import ApiError, LimitOffsetPagination, require
 from probity.org.models import Laboratory
 from probity.personnel.models import Employment
 from probity.testing import policies, selectors, services
@@ -61,11 +61,6 @@ def _no_person(pk: int) -> ApiError:
 
 def _no_specimen(specimen_id: str) -> ApiError:
     return ApiError(404, _("No specimen %(id)s within your reach.") % {"id": specimen_id})
-
-
-def _require(request, allowed: bool, doing: str) -> None:
-    if not allowed:
-        raise ApiError(403, _("Your roles do not include %(doing)s.") % {"doing": doing})
 
 
 def _one_of(values) -> str:
@@ -197,7 +192,7 @@ def _lookup_collection_inputs(request, payload: CollectionIn, employment: Employ
 )
 def record_collection(request, payload: CollectionIn):
     user = request.user
-    _require(request, _has_any(user, policies.COLLECT), _("recording collections"))
+    require(_has_any(user, policies.COLLECT), _("recording collections"))
     employment = (
         Employment.objects.select_related("unit", "agency", "person")
         .filter(pk=payload.person)
@@ -247,8 +242,7 @@ def record_collection(request, payload: CollectionIn):
 @paginate(LimitOffsetPagination)
 def list_collections(request, campaign: str = "", state: str = "", q: str = ""):
     user = request.user
-    _require(
-        request,
+    require(
         _has_any(user, policies.VIEW_COLLECTION, policies.COLLECT, policies.RECEIVE),
         _("viewing collections"),
     )
@@ -328,7 +322,7 @@ def get_specimen(request, specimen_id: str):
 )
 def record_custody(request, specimen_id: str, payload: CustodyIn):
     user = request.user
-    _require(request, _has_any(user, policies.RECORD_CUSTODY), _("recording custody events"))
+    require(_has_any(user, policies.RECORD_CUSTODY), _("recording custody events"))
     found = selectors.collection_by_specimen(user, specimen_id[:40])
     if found is None:
         raise _no_specimen(specimen_id[:40])
@@ -414,7 +408,7 @@ def record_custody(request, specimen_id: str, payload: CustodyIn):
 @paginate(LimitOffsetPagination)
 def list_campaigns(request, state: str = "", q: str = ""):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
+    require(_has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
     if "\x00" in q or len(q) > 100:
         raise _field_error(
             "q", _("The %(name)s parameter is malformed or too long.") % {"name": "q"}
@@ -438,7 +432,7 @@ def list_campaigns(request, state: str = "", q: str = ""):
 )
 def get_campaign(request, code: str):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
+    require(_has_any(user, policies.VIEW_CAMPAIGN), _("viewing campaigns"))
     campaign = selectors.campaigns_for(user).select_related("panel").filter(code=code).first()
     if campaign is None:
         raise ApiError(404, _("No campaign %(code)s within your reach.") % {"code": code[:40]})
@@ -476,7 +470,7 @@ def get_campaign(request, code: str):
 )
 @paginate(LimitOffsetPagination)
 def list_panels(request):
-    _require(request, policies.can_view_panels(request.user), _("viewing drug panels"))
+    require(policies.can_view_panels(request.user), _("viewing drug panels"))
     return selectors.panels().order_by("code")
 
 
@@ -493,7 +487,7 @@ def list_panels(request):
 )
 def verify_draw(request, draw_id: int):
     user = request.user
-    _require(request, _has_any(user, policies.VIEW_DRAW), _("viewing draws"))
+    require(_has_any(user, policies.VIEW_DRAW), _("viewing draws"))
     draw = selectors.draw_get(user, draw_id)
     if draw is None or not policies.can_view_draws(user, draw.campaign):
         raise ApiError(404, _("No draw %(id)s within your reach.") % {"id": draw_id})
