@@ -34,6 +34,16 @@ def status_on(on: date | None = None) -> Subquery:
     return Subquery(latest.values("status")[:1])
 
 
+def employment_status_on(employment: Employment, on: date) -> str | None:
+    """One employment's status in force on a day (``None`` before its first status)."""
+    return (
+        StatusChange.objects.filter(employment=employment, effective_date__lte=on)
+        .order_by("-effective_date", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+
+
 def employments_for(
     user,
     *,

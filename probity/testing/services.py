@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from probity.audit.services import audit_record, snapshot
 from probity.personnel import rules as personnel_rules
-from probity.personnel.models import StatusChange
+from probity.personnel import selectors as personnel_selectors
 from probity.testing import rules, selectors
 from probity.testing.models import (
     Bottle,
@@ -820,7 +820,7 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
         and (selection.draw.campaign_id != campaign.pk)
     ):
         errors["selection"] = _("The selection belongs to another campaign.")
-    status = personnel_status_on(employment, timezone.localdate(collected_at))
+    status = personnel_selectors.employment_status_on(employment, timezone.localdate(collected_at))
     if status not in personnel_rules.IN_SERVICE:
         errors["person"] = (
             _("%(number)s is not in service on that day (status: %(status)s).")
@@ -836,16 +836,6 @@ def _check_context(*, employment, campaign, session, selection, collected_at: da
         errors["collected_at"] = _("A collection cannot be recorded in the future.")
     if errors:
         raise ValidationError(errors)
-
-
-def personnel_status_on(employment, on: date) -> str | None:
-    """The registry status of an employment on a day (``None`` before it starts)."""
-    return (
-        StatusChange.objects.filter(employment=employment, effective_date__lte=on)
-        .order_by("-effective_date", "-id")
-        .values_list("status", flat=True)
-        .first()
-    )
 
 
 def _new_specimen_id() -> str:

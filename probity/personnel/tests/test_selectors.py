@@ -282,3 +282,20 @@ def test_employment_get_respects_jurisdiction(roster, siem_reap_cast):
     assert selectors.employment_get(commander, roster["kosal"].pk) is None
     assert selectors.employment_get(commander, roster["vanna"].pk) is None
     assert _found(roster, commander) == {"dara", "srey", "bopha"}
+
+
+def test_one_employments_status_on_a_day_follows_its_history(org_tree):
+    employment = EmploymentFactory(unit=org_tree.siem_reap, start_date=START)
+    suspended = START + timedelta(days=100)
+    _record(employment, rules.SUSPENDED, suspended)
+    _record(employment, rules.ACTIVE, suspended + timedelta(days=30))
+
+    def on(day):
+        return selectors.employment_status_on(employment, day)
+
+    assert on(START - timedelta(days=1)) is None  # before it started
+    assert on(START) == rules.ACTIVE
+    assert on(suspended - timedelta(days=1)) == rules.ACTIVE
+    assert on(suspended) == rules.SUSPENDED
+    assert on(suspended + timedelta(days=29)) == rules.SUSPENDED
+    assert on(suspended + timedelta(days=30)) == rules.ACTIVE
